@@ -1,0 +1,1 @@
+"""The Wayfinder CLI and local tooling."""

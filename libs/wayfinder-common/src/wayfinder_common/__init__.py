@@ -1,0 +1,1 @@
+"""What every Wayfinder service would otherwise copy: settings, telemetry set-up, errors, contracts."""

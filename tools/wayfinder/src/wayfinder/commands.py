@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-REGISTRARS: list = []
+from wayfinder.local import cli as local_cli
+
+REGISTRARS: list = [local_cli.register]

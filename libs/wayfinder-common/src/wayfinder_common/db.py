@@ -1,0 +1,60 @@
+"""Database plumbing: one engine per process, sessions, and "Postgres is down" as a domain error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from wayfinder_common.errors import DependencyUnavailable
+from wayfinder_common.telemetry import instrument_engine
+
+
+class Base(DeclarativeBase):
+    """Declarative base; each service's models live in its own Postgres schema."""
+
+
+def make_engine(database_url: str) -> Engine:
+    engine = create_engine(
+        database_url,
+        # pre_ping turns a connection killed by a Postgres restart into a fresh one, which is
+        # what "recovery without a restart" needs.
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        pool_timeout=5,
+        # Every outbound call has a timeout, the database included.
+        connect_args={"connect_timeout": 3, "options": "-c statement_timeout=10000"},
+    )
+    instrument_engine(engine)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True for errors that mean "cannot reach Postgres", not "the query was wrong"."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Translate connection failures into a 503 `database_unavailable`."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if is_database_unavailable(exc):
+            raise DependencyUnavailable("the database is unavailable", code="database_unavailable") from exc
+        raise
+
+
+def ping(engine: Engine) -> None:
+    with database_errors(), engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

@@ -1,0 +1,33 @@
+"""`python -m <service> serve|migrate|...`: the one command-line shape every deployable shares."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from wayfinder_common.settings import ServiceSettings
+
+
+def serve_http(app_import: str, settings: ServiceSettings) -> None:
+    """Run a FastAPI app under uvicorn; SIGTERM drains requests, then telemetry flushes."""
+    import uvicorn
+
+    uvicorn.run(
+        app_import,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        # Our JSON-lines logging is set up with telemetry; uvicorn's dictConfig would replace it.
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def run_cli(commands: dict[str, Callable[[], None]], argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m {sys.argv[0]}")
+    parser.add_argument("command", choices=sorted(commands))
+    args = parser.parse_args(argv)
+    commands[args.command]()
+    return 0

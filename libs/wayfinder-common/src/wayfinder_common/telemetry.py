@@ -1,0 +1,199 @@
+"""The one place providers, exporters and instrumentors are configured (business code never does).
+
+Everything exports OTLP over http/protobuf to OTEL_EXPORTER_OTLP_ENDPOINT: the collector in the
+Docker stack, the embedded store in local mode, a receiver inside the test in end-to-end tests.
+The standard OTEL_* variables (endpoint, BSP delays, metric interval, sampler) are read by the
+SDK itself; this module only adds what the SDK gets wrong by default (see otel-python-notes).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Span, Status, StatusCode
+
+from wayfinder_common.errors import WayfinderError
+from wayfinder_common.logs import configure_stdout_logging
+from wayfinder_common.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+# httpx requests may carry span attributes for their client span in this extension: the
+# payment client uses it to put `retry.attempt` on each attempt's own span.
+SPAN_ATTRIBUTES_EXTENSION = "wayfinder.span_attributes"
+
+_KNOWN_SAMPLERS = {
+    "always_on",
+    "always_off",
+    "traceidratio",
+    "parentbased_always_on",
+    "parentbased_always_off",
+    "parentbased_traceidratio",
+}
+
+
+class TelemetryConfigError(ValueError):
+    """An OTEL_* setting the SDK would silently ignore or replace."""
+
+
+def validate_otel_settings(settings: ServiceSettings) -> None:
+    """Fail start-up on settings the SDK would otherwise swallow (unknown sampler, bad ratio, gRPC)."""
+    sampler = settings.otel_traces_sampler
+    if sampler is not None and sampler not in _KNOWN_SAMPLERS:
+        raise TelemetryConfigError(f"OTEL_TRACES_SAMPLER={sampler!r} is not one of {sorted(_KNOWN_SAMPLERS)}")
+    if settings.otel_traces_sampler_arg is not None and sampler in (
+        "traceidratio",
+        "parentbased_traceidratio",
+    ):
+        try:
+            ratio = float(settings.otel_traces_sampler_arg)
+        except ValueError:
+            ratio = -1.0
+        if not 0.0 <= ratio <= 1.0:
+            raise TelemetryConfigError(
+                f"OTEL_TRACES_SAMPLER_ARG={settings.otel_traces_sampler_arg!r} must be in [0, 1]"
+            )
+    protocol = settings.otel_exporter_otlp_protocol
+    if protocol is not None and protocol != "http/protobuf":
+        raise TelemetryConfigError(
+            f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: Wayfinder ships only the http/protobuf exporter"
+        )
+
+
+@dataclass
+class Telemetry:
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    logger_provider: LoggerProvider
+    shutdown_timeout_ms: int
+
+    def shutdown(self) -> None:
+        """Flush and stop every provider, bounded so a dead collector cannot stall shutdown."""
+        for provider in (self.tracer_provider, self.logger_provider):
+            provider.force_flush(self.shutdown_timeout_ms)
+        self.meter_provider.force_flush(self.shutdown_timeout_ms)
+        for provider in (self.tracer_provider, self.meter_provider, self.logger_provider):
+            provider.shutdown()
+
+
+_current: Telemetry | None = None
+
+
+def setup_telemetry(settings: ServiceSettings) -> Telemetry | None:
+    """Install global providers, OTLP exporters and the process-wide instrumentors; idempotent."""
+    global _current
+    configure_stdout_logging(settings.service_name, settings.log_level)
+    if _current is not None or not settings.telemetry_enabled:
+        return _current
+    validate_otel_settings(settings)
+    resource = Resource.create(settings.resource_attributes)
+    tracer_provider = TracerProvider(resource=resource)  # sampler from OTEL_TRACES_SAMPLER
+    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    # Cumulative temporality (the default) is what Prometheus' OTLP receiver expects.
+    meter_provider = MeterProvider(
+        resource=resource,
+        metric_readers=[PeriodicExportingMetricReader(OTLPMetricExporter())],
+    )
+    logger_provider = LoggerProvider(resource=resource)
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(meter_provider)
+    _logs.set_logger_provider(logger_provider)
+    _instrument_process()
+    _current = Telemetry(
+        tracer_provider, meter_provider, logger_provider, settings.telemetry_shutdown_timeout_ms
+    )
+    return _current
+
+
+def shutdown_telemetry() -> None:
+    global _current
+    if _current is not None:
+        _current.shutdown()
+        _current = None
+
+
+def _instrument_process() -> None:
+    # Imported here so a unit test that never sets telemetry up never patches httpx or logging.
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.logging import LoggingInstrumentor
+
+    LoggingInstrumentor().instrument()
+    HTTPXClientInstrumentor().instrument(
+        request_hook=_copy_span_attributes, async_request_hook=_copy_span_attributes_async
+    )
+
+
+def _copy_span_attributes(span: Span, request: Any) -> None:
+    extensions = getattr(request, "extensions", None) or {}
+    attributes = extensions.get(SPAN_ATTRIBUTES_EXTENSION)
+    if attributes and span.is_recording():
+        span.set_attributes(attributes)
+
+
+async def _copy_span_attributes_async(span: Span, request: Any) -> None:
+    _copy_span_attributes(span, request)
+
+
+def instrument_engine(engine: Any) -> None:
+    """Database client spans for one SQLAlchemy engine."""
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+    if _current is not None:
+        SQLAlchemyInstrumentor().instrument(engine=engine, enable_commenter=False)
+
+
+def instrument_celery() -> None:
+    """Celery producer/consumer spans; call in every process that sends or runs tasks."""
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+
+    if _current is not None:
+        CeleryInstrumentor().instrument()
+
+
+def current_trace_id() -> str | None:
+    """The active trace id as 32 hex chars, for error bodies and answers a user can navigate from."""
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
+def record_error(span: Span, code: str, exc: BaseException | None = None) -> None:
+    """Mark a span failed with a bounded error.type; the exception becomes a span event."""
+    if not span.is_recording():
+        return
+    span.set_attribute("error.type", code)
+    if exc is not None:
+        span.record_exception(exc)
+    span.set_status(Status(StatusCode.ERROR, code))
+
+
+@contextmanager
+def business_span(tracer: trace.Tracer, name: str, **attributes: Any) -> Iterator[Span]:
+    """A manual span at a business boundary; domain errors set error.type from their code."""
+    with tracer.start_as_current_span(
+        name, attributes=attributes, record_exception=False, set_status_on_exception=False
+    ) as span:
+        try:
+            yield span
+        except WayfinderError as exc:
+            # An expected domain outcome: a bounded code is the triage detail, not a stack trace.
+            record_error(span, exc.code)
+            raise
+        except Exception as exc:
+            record_error(span, type(exc).__name__, exc)
+            raise

@@ -1,0 +1,162 @@
+"""The FastAPI pieces every HTTP service shares: app factory, error handlers, health, traceresponse."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from opentelemetry import trace
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from wayfinder_common.db import is_database_unavailable, make_engine, make_session_factory, ping
+from wayfinder_common.errors import DependencyUnavailable, WayfinderError, error_body
+from wayfinder_common.settings import ServiceSettings
+from wayfinder_common.telemetry import current_trace_id, record_error, setup_telemetry, shutdown_telemetry
+
+log = logging.getLogger(__name__)
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    lifespan: Lifespan | None = None,
+    database: bool = False,
+) -> FastAPI:
+    """A FastAPI app with telemetry, the error contract, /healthz, /readyz and traceresponse.
+
+    With `database=True` the app gets an engine, `app.state.session_factory` (for SessionDep)
+    and a readiness check that pings Postgres.
+    """
+    telemetry = setup_telemetry(settings)
+    engine = make_engine(settings.database_url) if database else None
+
+    @asynccontextmanager
+    async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if engine is not None:
+            app.state.session_factory = make_session_factory(engine)
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            if engine is not None:
+                engine.dispose()
+            shutdown_telemetry()
+
+    app = FastAPI(title=title, version=settings.service_version, lifespan=_lifespan)
+    install_error_handlers(app)
+    app.middleware("http")(_traceresponse)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process serves requests."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> dict[str, str]:
+        """Readiness: the dependencies this service cannot work without answer."""
+        if engine is not None:
+            ping(engine)
+        return {"status": "ready"}
+
+    if telemetry is not None:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(
+            app,
+            tracer_provider=telemetry.tracer_provider,
+            meter_provider=telemetry.meter_provider,
+            # Health probes every few seconds would drown the traces that matter.
+            excluded_urls="/healthz,/readyz",
+            # The ASGI send/receive spans add two rows per request and answer no incident question.
+            exclude_spans=["send", "receive"],
+        )
+    return app
+
+
+async def _traceresponse(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """W3C Trace Context `traceresponse`: the caller learns which trace served it."""
+    response = await call_next(request)
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        response.headers["traceresponse"] = (
+            f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+        )
+    return response
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """The one place domain errors become JSON bodies with a stable `error` code."""
+
+    @app.exception_handler(WayfinderError)
+    async def _domain_error(request: Request, exc: WayfinderError) -> JSONResponse:
+        _mark_server_span(exc.code, exc.status)
+        headers = {}
+        if isinstance(exc, DependencyUnavailable):
+            headers["Retry-After"] = str(exc.retry_after_s)
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details, current_trace_id()),
+            status_code=exc.status,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Field locations and messages only: echoing `input` could copy an email into the body.
+        details = [
+            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()
+        ]
+        _mark_server_span("validation_failed", 422)
+        return JSONResponse(
+            error_body("validation_failed", "the request is not valid", details, current_trace_id()),
+            status_code=422,
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not is_database_unavailable(exc):
+            return await _unexpected(request, exc)
+        log.warning("database unavailable", extra={"error.type": "database_unavailable"})
+        return await _domain_error(
+            request, DependencyUnavailable("the database is unavailable", code="database_unavailable")
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"error.type": type(exc).__name__})
+        record_error(trace.get_current_span(), "internal_error", exc)
+        return JSONResponse(
+            error_body("internal_error", "unexpected error", None, current_trace_id()),
+            status_code=500,
+        )
+
+
+def _mark_server_span(code: str, status: int) -> None:
+    # Semantic conventions: a 4xx is the caller's failure, so the server span stays UNSET and
+    # only carries error.type; a 5xx is ours and marks the span ERROR (tail sampling keeps it).
+    span = trace.get_current_span()
+    if status >= 500:
+        record_error(span, code)
+    elif span.is_recording():
+        span.set_attribute("error.type", code)
+
+
+def _session(request: Request) -> Iterator[Session]:
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with factory() as session:
+        yield session
+
+
+# Route handlers take `session: SessionDep`; the factory is put on app.state by the service's lifespan.
+SessionDep = Annotated[Session, Depends(_session)]

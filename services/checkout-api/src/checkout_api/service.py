@@ -1,0 +1,177 @@
+"""Placing an order: reserve stock, authorize payment, then commit order + outbox row together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import trace
+from sqlalchemy.orm import Session
+from wayfinder_common.errors import DependencyUnavailable, NotFound, WayfinderError, error_body
+from wayfinder_common.jobs import INVOICE_TASK, InvoiceJob
+from wayfinder_common.outbox import OutboxEvent, current_trace_carrier
+from wayfinder_common.telemetry import business_span, current_trace_id
+
+from checkout_api import idempotency
+from checkout_api.clients import InventoryClient, PaymentClient
+from checkout_api.models import Account, Order, OrderItem
+from checkout_api.schemas import CheckoutRequest, OrderLine, OrderOut
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("checkout-api")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Clients:
+    inventory: InventoryClient
+    payment: PaymentClient
+
+
+def place_order(
+    session: Session, clients: Clients, key: str, request: CheckoutRequest, takeover_after_s: float
+) -> Outcome:
+    """The checkout: one order per Idempotency-Key, stock released on every failure path."""
+    attributes = {
+        "account.id": request.account_id,
+        "region": request.region,
+        "order.item_count": len(request.items),
+    }
+    with business_span(tracer, "checkout.place_order", **attributes) as span:
+        with session.begin():
+            account = session.get(Account, request.account_id)
+        if account is None:
+            raise NotFound("unknown account", code="unknown_account")
+        span.set_attribute("account.tier", account.tier)
+        body_hash = idempotency.request_hash(request.model_dump(mode="json"))
+        claim = idempotency.claim(session, key, body_hash, takeover_after_s)
+        if isinstance(claim, idempotency.Replay):
+            span.set_attribute("checkout.outcome", "replayed")
+            return Outcome(claim.status, claim.body)
+        span.set_attribute("order.id", claim.order_id)
+        try:
+            outcome = _run(session, clients, key, claim.order_id, request, account.tier)
+        except WayfinderError as exc:
+            span.set_attribute("checkout.outcome", exc.code)
+            _settle_failure(session, key, exc)
+            raise
+        span.set_attribute("checkout.outcome", "success")
+        return outcome
+
+
+def _run(
+    session: Session, clients: Clients, key: str, order_id: str, request: CheckoutRequest, tier: str
+) -> Outcome:
+    try:
+        reservation = clients.inventory.reserve(order_id, request.items)
+    except DependencyUnavailable:
+        # The reservation may have happened with its answer lost: give it back to be sure.
+        _release(clients.inventory, order_id)
+        raise
+    try:
+        authorization = clients.payment.authorize(
+            order_id,
+            request.account_id,
+            request.region,
+            reservation["total_cents"],
+            request.payment.card_token,
+        )
+        return _commit(session, key, order_id, request, reservation, authorization)
+    except Exception:
+        _release(clients.inventory, order_id)
+        raise
+
+
+def _commit(
+    session: Session,
+    key: str,
+    order_id: str,
+    request: CheckoutRequest,
+    reservation: dict[str, Any],
+    authorization: dict[str, Any],
+) -> Outcome:
+    """Order, items, outbox row and the idempotent answer: one transaction, all or nothing."""
+    lines = [OrderLine.model_validate(line) for line in reservation["lines"]]
+    job = InvoiceJob(
+        order_id=order_id,
+        account_id=request.account_id,
+        region=request.region,
+        total_cents=reservation["total_cents"],
+        item_count=sum(line.quantity for line in lines),
+    )
+    body = {
+        "order_id": order_id,
+        "status": "confirmed",
+        "total_cents": job.total_cents,
+        "currency": job.currency,
+        "trace_id": current_trace_id(),
+    }
+    with session.begin():
+        session.add(
+            Order(
+                order_id=order_id,
+                account_id=request.account_id,
+                email=str(request.email),
+                region=request.region,
+                status="confirmed",
+                total_cents=job.total_cents,
+                currency=job.currency,
+                authorization_id=authorization.get("authorization_id"),
+                items=[OrderItem(**line.model_dump()) for line in lines],
+            )
+        )
+        # The trace context goes into the row: the relay continues this trace when it publishes.
+        session.add(
+            OutboxEvent(
+                event_type=INVOICE_TASK, payload=job.model_dump(), trace_context=current_trace_carrier()
+            )
+        )
+        idempotency.complete(session, key, 201, body)
+    log.info("order confirmed", extra={"order.id": order_id, "region": request.region})
+    return Outcome(201, body)
+
+
+def _settle_failure(session: Session, key: str, exc: WayfinderError) -> None:
+    """A final answer (declined, out of stock) is replayed; a transient one may be retried."""
+    try:
+        if isinstance(exc, DependencyUnavailable):
+            idempotency.release_for_retry(session, key)
+        else:
+            with session.begin():
+                body = error_body(exc.code, exc.message, exc.details, current_trace_id())
+                idempotency.complete(session, key, exc.status, body)
+    except Exception:
+        # The database may be what failed; a stale in-progress key is taken over later.
+        log.warning("could not record the checkout's failure", extra={"error.type": exc.code})
+
+
+def _release(inventory: InventoryClient, order_id: str) -> None:
+    try:
+        inventory.release(order_id)
+    except WayfinderError as exc:
+        log.error("stock release failed", extra={"order.id": order_id, "error.type": exc.code})
+
+
+def get_order(session: Session, order_id: str) -> OrderOut:
+    with session.begin():
+        order = session.get(Order, order_id)
+        if order is None:
+            raise NotFound("no such order", code="order_not_found")
+        return OrderOut(
+            order_id=order.order_id,
+            status=order.status,
+            account_id=order.account_id,
+            region=order.region,
+            total_cents=order.total_cents,
+            currency=order.currency,
+            lines=[
+                OrderLine(sku=i.sku, quantity=i.quantity, unit_price_cents=i.unit_price_cents)
+                for i in order.items
+            ],
+        )

@@ -1,0 +1,93 @@
+"""Stock reservation: all-or-nothing, row-locked, idempotent per order."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from opentelemetry import trace
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from wayfinder_common.errors import Conflict, NotFound
+from wayfinder_common.telemetry import business_span
+
+from inventory.models import Product, Reservation, ReservationItem
+from inventory.schemas import Item, ProductOut, ReservationOut, ReservedLine
+
+tracer = trace.get_tracer("inventory")
+
+
+def list_products(session: Session) -> list[ProductOut]:
+    products = session.scalars(select(Product).order_by(Product.sku))
+    return [ProductOut.model_validate(p, from_attributes=True) for p in products]
+
+
+def reserve(session: Session, order_id: str, items: list[Item]) -> ReservationOut:
+    """Take stock for every line or for none; a repeat for the same order returns the first result."""
+    wanted = Counter[str]()
+    for item in items:
+        wanted[item.sku] += item.quantity
+    with (
+        business_span(tracer, "inventory.reserve", **{"order.id": order_id, "order.item_count": len(wanted)}),
+        session.begin(),
+    ):
+        reservation = session.get(Reservation, order_id, with_for_update=True)
+        if reservation is not None and reservation.status == "reserved":
+            return _to_out(reservation)
+        products = _lock_products(session, wanted)
+        unknown = sorted(set(wanted) - set(products))
+        if unknown:
+            raise NotFound(f"unknown SKU(s): {', '.join(unknown)}", code="unknown_sku", details=unknown)
+        short = [
+            {"sku": sku, "requested": qty, "available": products[sku].stock}
+            for sku, qty in sorted(wanted.items())
+            if products[sku].stock < qty
+        ]
+        if short:
+            raise Conflict("not enough stock", code="out_of_stock", details=short)
+        if reservation is None:
+            reservation = Reservation(order_id=order_id, status="reserved")
+            session.add(reservation)
+        reservation.status = "reserved"
+        reservation.items = [
+            ReservationItem(sku=sku, quantity=qty, unit_price_cents=products[sku].price_cents)
+            for sku, qty in sorted(wanted.items())
+        ]
+        for sku, qty in wanted.items():
+            products[sku].stock -= qty
+        session.flush()
+        return _to_out(reservation)
+
+
+def release(session: Session, order_id: str) -> ReservationOut | None:
+    """Give a failed checkout's stock back; releasing twice (or nothing) is a no-op."""
+    with business_span(tracer, "inventory.release", **{"order.id": order_id}), session.begin():
+        reservation = session.get(Reservation, order_id, with_for_update=True)
+        if reservation is None:
+            return None
+        if reservation.status == "reserved":
+            products = _lock_products(session, {line.sku: line.quantity for line in reservation.items})
+            for line in reservation.items:
+                products[line.sku].stock += line.quantity
+            reservation.status = "released"
+        return _to_out(reservation)
+
+
+def _lock_products(session: Session, skus: dict[str, int] | Counter[str]) -> dict[str, Product]:
+    # Locks in SKU order so two checkouts over the same products can never deadlock.
+    rows = session.scalars(
+        select(Product).where(Product.sku.in_(list(skus))).order_by(Product.sku).with_for_update()
+    )
+    return {p.sku: p for p in rows}
+
+
+def _to_out(reservation: Reservation) -> ReservationOut:
+    lines = [
+        ReservedLine(sku=i.sku, quantity=i.quantity, unit_price_cents=i.unit_price_cents)
+        for i in reservation.items
+    ]
+    return ReservationOut(
+        order_id=reservation.order_id,
+        status=reservation.status,
+        lines=lines,
+        total_cents=sum(line.quantity * line.unit_price_cents for line in lines),
+    )

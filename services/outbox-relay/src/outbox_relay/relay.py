@@ -1,0 +1,101 @@
+"""Publish committed outbox rows to Celery, at least once, continuing each order's trace.
+
+Polling is wrapped in suppress_instrumentation: a poll every 200 ms would otherwise be a stream
+of root spans nobody asked for. Each row's publish runs under the context extracted from the
+row, so `outbox.publish` and Celery's `apply_async` span join the checkout's trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import metrics, trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.metrics import CallbackOptions, Observation
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from wayfinder_common.jobs import ENQUEUED_AT_HEADER, INVOICE_QUEUE
+from wayfinder_common.outbox import OutboxEvent, context_from_carrier
+from wayfinder_common.telemetry import business_span
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("outbox-relay")
+
+# send(task_name, payload, headers) -> None; raises when the broker does not take the message.
+Send = Callable[[str, dict[str, Any], dict[str, Any]], None]
+
+
+def publish_batch(sessions: sessionmaker[Session], send: Send, batch_size: int) -> tuple[int, bool]:
+    """Publish up to `batch_size` rows, oldest first; returns (published, broker_failed)."""
+    published = 0
+    with suppress_instrumentation(), sessions.begin() as session:
+        rows = session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.published_at.is_(None))
+            .order_by(OutboxEvent.created_at)
+            .limit(batch_size)
+            # Several relays may run: each row is published by whoever locked it.
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            if not _publish_one(session, row, send):
+                return published, True
+            published += 1
+    return published, False
+
+
+def _publish_one(session: Session, row: OutboxEvent, send: Send) -> bool:
+    order_id = str(row.payload.get("order_id", ""))
+    attributes = {
+        "order.id": order_id,
+        "outbox.event_type": row.event_type,
+        "queue.name": INVOICE_QUEUE,
+    }
+    # The extracted context is a fresh one, so the poll's suppress flag does not apply to the
+    # publish: its spans are the point of the exercise.
+    token = otel_context.attach(context_from_carrier(row.trace_context))
+    try:
+        with business_span(tracer, "outbox.publish", **attributes):
+            row.attempts += 1
+            try:
+                send(row.event_type, row.payload, {ENQUEUED_AT_HEADER: row.created_at.timestamp()})
+            except Exception as exc:
+                row.last_error = f"{type(exc).__name__}: {exc}"[:200]
+                log.warning(
+                    "broker did not take the message; will retry",
+                    extra={"order.id": order_id, "error.type": type(exc).__name__},
+                )
+                raise
+            row.published_at = datetime.now(UTC)
+            row.last_error = None
+            log.info("outbox event published", extra={"order.id": order_id})
+    except Exception:
+        return False
+    finally:
+        otel_context.detach(token)
+    return True
+
+
+def register_pending_gauge(sessions: sessionmaker[Session]) -> None:
+    """outbox.pending: rows committed but not yet on the queue (grows while Redis is down)."""
+
+    def observe(_: CallbackOptions) -> list[Observation]:
+        try:
+            with suppress_instrumentation(), sessions() as session:
+                count = session.scalar(
+                    select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None))
+                )
+        except Exception:
+            return []  # no observation beats a wrong one while Postgres is down
+        return [Observation(int(count or 0))]
+
+    metrics.get_meter("outbox-relay").create_observable_gauge(
+        "outbox.pending",
+        callbacks=[observe],
+        unit="{event}",
+        description="Outbox events committed but not yet published",
+    )

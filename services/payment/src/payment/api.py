@@ -1,0 +1,28 @@
+"""payment's HTTP routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from wayfinder_common.web import SessionDep
+
+from payment import service
+from payment.clients import ProviderClient
+from payment.schemas import AuthorizationOut, AuthorizeRequest
+
+router = APIRouter()
+
+
+def _provider(request: Request) -> ProviderClient:
+    client: ProviderClient = request.app.state.provider
+    return client
+
+
+ProviderDep = Annotated[ProviderClient, Depends(_provider)]
+
+
+@router.post("/authorizations")
+def authorize(body: AuthorizeRequest, session: SessionDep, provider: ProviderDep) -> AuthorizationOut:
+    """Authorize an order's payment (402 payment_declined, 503 payment_provider_unavailable)."""
+    return service.authorize(session, provider, body)

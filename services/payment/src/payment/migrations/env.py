@@ -1,0 +1,6 @@
+"""Alembic environment for payment's schema."""
+
+from alembic import context
+from wayfinder_common.migrations import run_env
+
+run_env(context)

@@ -1,0 +1,111 @@
+"""Authorize a payment once per order: the row is the idempotency record, the provider the charge."""
+
+from __future__ import annotations
+
+import logging
+
+from opentelemetry import metrics, trace
+from sqlalchemy.orm import Session
+from wayfinder_common.errors import DependencyUnavailable, PaymentDeclined
+from wayfinder_common.telemetry import business_span
+
+from payment.clients import ProviderClient, ProviderUnavailable
+from payment.models import Authorization
+from payment.schemas import AuthorizationOut, AuthorizeRequest
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("payment")
+authorizations = metrics.get_meter("payment").create_counter(
+    "payment.authorizations",
+    unit="{authorization}",
+    description="Authorization outcomes by region",
+)
+
+
+def authorize(session: Session, provider: ProviderClient, request: AuthorizeRequest) -> AuthorizationOut:
+    """200 authorized, PaymentDeclined (402) or DependencyUnavailable (503); never charges twice."""
+    attributes = {"order.id": request.order_id, "region": request.region}
+    with business_span(tracer, "payment.authorize", **attributes) as span:
+        settled = _claim(session, request)
+        if settled is not None:
+            span.set_attribute("payment.outcome", _outcome(settled.status))
+            return _settled(settled)
+        body = {
+            "amount_cents": request.amount_cents,
+            "currency": request.currency,
+            "region": request.region,
+            "card_token": request.card_token,
+        }
+        try:
+            # The order id is the provider's idempotency key: a retry after a lost answer
+            # (our timeout, a crash) gets the provider's first decision, not a second charge.
+            answer = provider.authorize(request.order_id, body, request.region)
+        except ProviderUnavailable as exc:
+            _finish(session, request.order_id, "failed", None, None)
+            span.set_attribute("payment.outcome", "unavailable")
+            authorizations.add(1, {"region": request.region, "payment.outcome": "unavailable"})
+            raise DependencyUnavailable(
+                "the payment provider is unavailable",
+                code="payment_provider_unavailable",
+                retry_after_s=2,
+                details={"reason": exc.reason, "attempts": exc.attempts},
+            ) from exc
+        status = "authorized" if answer.approved else "declined"
+        row = _finish(session, request.order_id, status, answer.authorization_id, answer.decline_code)
+        span.set_attribute("payment.outcome", _outcome(status))
+        authorizations.add(1, {"region": request.region, "payment.outcome": _outcome(status)})
+        log.info(
+            "payment %s",
+            status,
+            extra={
+                "order.id": request.order_id,
+                "region": request.region,
+                "payment.outcome": _outcome(status),
+            },
+        )
+        return _settled(row)
+
+
+def _claim(session: Session, request: AuthorizeRequest) -> Authorization | None:
+    """Return a settled row to replay, or record a pending attempt and return None."""
+    with session.begin():
+        row = session.get(Authorization, request.order_id, with_for_update=True)
+        if row is not None and row.status in ("authorized", "declined"):
+            return row
+        if row is None:
+            session.add(
+                Authorization(
+                    order_id=request.order_id,
+                    account_id=request.account_id,
+                    region=request.region,
+                    amount_cents=request.amount_cents,
+                    status="pending",
+                )
+            )
+        else:
+            row.status = "pending"
+    return None
+
+
+def _finish(
+    session: Session, order_id: str, status: str, authorization_id: str | None, decline: str | None
+) -> Authorization:
+    with session.begin():
+        row = session.get(Authorization, order_id, with_for_update=True)
+        assert row is not None, "claimed rows are never deleted"
+        row.status = status
+        row.provider_authorization_id = authorization_id
+        row.decline_code = decline
+    return row
+
+
+def _outcome(status: str) -> str:
+    return {"authorized": "authorized", "declined": "declined"}.get(status, "unavailable")
+
+
+def _settled(row: Authorization) -> AuthorizationOut:
+    if row.status == "declined":
+        raise PaymentDeclined("the card was declined", details={"decline_code": row.decline_code})
+    return AuthorizationOut(
+        order_id=row.order_id, status=row.status, authorization_id=row.provider_authorization_id
+    )

@@ -1,0 +1,1 @@
+"""Local mode: the shop's servers and processes on this machine, no Docker."""

@@ -1,0 +1,202 @@
+"""`wayfinder up|down|status|checkout|trace|traces|logs`: local mode and the terminal navigator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import uuid
+from typing import Any
+
+from wayfinder.local.config import LocalConfig
+from wayfinder.local.orders import CheckoutResult, place_order, wait_for_trace
+from wayfinder.local.prerequisites import MissingPrerequisite
+from wayfinder.local.stack import LocalStack
+
+
+def register(sub: Any) -> None:
+    up = sub.add_parser("up", help="start the platform (Docker stack if an engine answers, else local)")
+    up.add_argument("--mode", choices=["auto", "local", "compose"], default=None,
+                    help="override the choice (also WAYFINDER_MODE)")
+    up.set_defaults(handler=cmd_up)
+    down = sub.add_parser("down", help="stop everything `up` started")
+    down.add_argument("--mode", choices=["auto", "local", "compose"], default=None)
+    down.set_defaults(handler=cmd_down)
+    sub.add_parser("status", help="what is running in local mode").set_defaults(handler=cmd_status)
+
+    checkout = sub.add_parser("checkout", help="place one order and show its trace as a waterfall")
+    checkout.add_argument("--region", default="us-east", choices=["us-east", "eu-west", "ap-south"])
+    checkout.add_argument("--tier", default="pro", choices=["free", "pro", "enterprise"])
+    checkout.add_argument("--email", default="demo.customer@example.com")
+    checkout.add_argument("--sku", default="SKU-MUG")
+    checkout.add_argument("--quantity", type=int, default=1)
+    checkout.add_argument("--card-token", default="tok_visa", help="tok_decline always declines")
+    checkout.add_argument("--idempotency-key", default=None, help="reuse a key to see a replay")
+    checkout.add_argument("--json", action="store_true", help="print one JSON object instead")
+    checkout.set_defaults(handler=cmd_checkout)
+
+    trace = sub.add_parser("trace", help="show one trace as a waterfall")
+    trace.add_argument("trace_id")
+    trace.set_defaults(handler=cmd_trace)
+    traces = sub.add_parser("traces", help="list recent traces")
+    traces.add_argument("--service", default=None)
+    traces.add_argument("--limit", type=int, default=20)
+    traces.set_defaults(handler=cmd_traces)
+    logs = sub.add_parser("logs", help="the logs of one trace, in time order")
+    logs.add_argument("--trace", required=True, dest="trace_id")
+    logs.set_defaults(handler=cmd_logs)
+
+
+def _mode(requested: str | None) -> str:
+    from wayfinder import compose_mode
+
+    choice = requested or LocalConfig().mode
+    if choice == "auto":
+        return "compose" if compose_mode.engine_available() else "local"
+    return choice
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    mode = _mode(args.mode)
+    if mode == "compose":
+        from wayfinder import compose_mode
+        from wayfinder.local.config import find_project_root
+
+        return compose_mode.up(find_project_root())
+    config = LocalConfig()
+    print("No Docker engine in use: starting Wayfinder in local mode.")
+    try:
+        LocalStack(config).up()
+    except MissingPrerequisite as exc:
+        print(f"wayfinder: {exc}", file=sys.stderr)
+        return 1
+    except TimeoutError as exc:
+        print(f"wayfinder: {exc}", file=sys.stderr)
+        return 1
+    print(
+        "\nWayfinder is up. Next:\n"
+        "  uv run wayfinder checkout                 place an order, see its trace as a waterfall\n"
+        "  uv run wayfinder checkout --region eu-west --card-token tok_decline\n"
+        "  uv run wayfinder traces                   recent traces; `wayfinder trace ID` opens one\n"
+        f"  http://127.0.0.1:{config.checkout_port}/docs     the checkout API\n"
+        f"  logs of each process: {config.log_dir}\n"
+        "  make down                                 stop everything"
+    )
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    if _mode(args.mode) == "compose":
+        from wayfinder import compose_mode
+        from wayfinder.local.config import find_project_root
+
+        return compose_mode.down(find_project_root())
+    LocalStack(LocalConfig()).down()
+    print("Wayfinder local mode is stopped.")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    rows = LocalStack(LocalConfig()).status()
+    for row in rows:
+        print(f"  {'●' if row.running else '○'} {row.name:<17} {row.detail}")
+    return 0 if all(r.running for r in rows) else 3
+
+
+def _open_store() -> Any:
+    from wayfinder.store.db import TelemetryStore
+
+    config = LocalConfig()
+    if not config.uses_embedded_store:
+        print(f"wayfinder: telemetry goes to {config.otlp_endpoint}, not to the embedded store: "
+              "browse it there (Grafana)", file=sys.stderr)
+        return None
+    if not config.store_db.exists():
+        print("wayfinder: no telemetry yet: run `make up` first", file=sys.stderr)
+        return None
+    return TelemetryStore(config.store_db)
+
+
+def cmd_checkout(args: argparse.Namespace) -> int:
+    config = LocalConfig()
+    key = args.idempotency_key or f"cli-{uuid.uuid4()}"
+    try:
+        result = place_order(
+            config.checkout_url, key, region=args.region, tier=args.tier, email=args.email,
+            sku=args.sku, quantity=args.quantity, card_token=args.card_token,
+        )
+    except ConnectionError as exc:
+        print(f"wayfinder: {exc}", file=sys.stderr)
+        return 1
+    store = _open_store() if result.trace_id else None
+    spans = wait_for_trace(store, result) if store is not None else []
+    if args.json:
+        print(json.dumps(_summary(result, spans)))
+        return 0 if result.status < 500 else 1
+    print(f"HTTP {result.status}  {json.dumps(result.body)}")
+    if spans:
+        from wayfinder.navigator.waterfall import render_trace
+
+        print()
+        print(render_trace(spans, width=_width(), color=sys.stdout.isatty()))
+        print(f"\nNext: uv run wayfinder logs --trace {result.trace_id}")
+    elif result.trace_id:
+        print(f"trace id: {result.trace_id}")
+    return 0 if result.status < 500 else 1
+
+
+def _summary(result: CheckoutResult, spans: list[Any]) -> dict[str, Any]:
+    return {
+        "http_status": result.status,
+        "order_id": result.body.get("order_id"),
+        "trace_id": result.trace_id,
+        "error": result.body.get("error"),
+        "span_count": len(spans),
+        "services": sorted({s.service_name for s in spans}),
+    }
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from wayfinder.navigator.waterfall import render_trace
+
+    store = _open_store()
+    if store is None:
+        return 1
+    spans = store.spans(trace_id=args.trace_id)
+    if not spans:
+        print(f"wayfinder: no spans for trace {args.trace_id}", file=sys.stderr)
+        return 1
+    print(render_trace(spans, width=_width(), color=sys.stdout.isatty()))
+    print(f"\nNext: uv run wayfinder logs --trace {args.trace_id}")
+    return 0
+
+
+def cmd_traces(args: argparse.Namespace) -> int:
+    from wayfinder.navigator.tables import render_trace_list
+
+    store = _open_store()
+    if store is None:
+        return 1
+    ids = store.trace_ids(service=args.service, limit=args.limit)
+    print(render_trace_list([store.spans(trace_id=t) for t in ids], width=_width(),
+                            color=sys.stdout.isatty()))
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from wayfinder.navigator.tables import render_logs
+
+    store = _open_store()
+    if store is None:
+        return 1
+    logs = store.logs(trace_id=args.trace_id)
+    if not logs:
+        print(f"wayfinder: no logs for trace {args.trace_id}", file=sys.stderr)
+        return 1
+    print(render_logs(logs, color=sys.stdout.isatty(), width=_width()))
+    return 0
+
+
+def _width() -> int:
+    return max(80, min(160, shutil.get_terminal_size((100, 20)).columns))

@@ -1,0 +1,65 @@
+"""Local mode's settings: where its state lives and which loopback ports it uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The checkout this command runs in (the folder holding services/), else the cwd."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "services" / "checkout-api").is_dir() and (folder / "pyproject.toml").exists():
+            return folder
+    return here
+
+
+class LocalConfig(BaseSettings):
+    """WAYFINDER_* variables; OTEL_EXPORTER_OTLP_ENDPOINT sends telemetry elsewhere (no store)."""
+
+    model_config = SettingsConfigDict(env_prefix="WAYFINDER_", extra="ignore")
+
+    # auto: the Docker stack when an engine answers, else local mode.
+    mode: Literal["auto", "local", "compose"] = "auto"
+    home: Path = Field(default_factory=lambda: find_project_root() / ".wayfinder")
+    # Not 5432/6379: a developer's own Postgres or Redis is often already there.
+    postgres_port: int = 15432
+    redis_port: int = 16379
+    store_port: int = 4318
+    checkout_port: int = 8080
+    inventory_port: int = 8081
+    payment_port: int = 8082
+    provider_port: int = 8083
+    environment: str = "local"
+    # Short so `wayfinder checkout` can show the trace a moment after the order.
+    span_export_delay_ms: int = 300
+    metric_export_interval_ms: int = 5000
+    external_otlp_endpoint: str | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+
+    @property
+    def otlp_endpoint(self) -> str:
+        return self.external_otlp_endpoint or f"http://127.0.0.1:{self.store_port}"
+
+    @property
+    def uses_embedded_store(self) -> bool:
+        return self.external_otlp_endpoint is None
+
+    @property
+    def store_db(self) -> Path:
+        return self.home / "telemetry.db"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def checkout_url(self) -> str:
+        return f"http://127.0.0.1:{self.checkout_port}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -56,5 +57,7 @@ def database_errors() -> Iterator[None]:
 
 
 def ping(engine: Engine) -> None:
-    with database_errors(), engine.connect() as connection:
+    # Readiness probes are excluded from HTTP tracing; without suppression their query would
+    # still appear as a root span every few seconds.
+    with suppress_instrumentation(), database_errors(), engine.connect() as connection:
         connection.execute(text("SELECT 1"))

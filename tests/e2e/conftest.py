@@ -1,0 +1,108 @@
+"""The shop, for real: every service as its own process (started by local mode's own code),
+exporting real OTLP to a receiver inside the test process."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import free_port, poll_until
+
+EMAIL = "e2e.customer+private@example.org"
+CARD_TOKEN = "tok_e2e_visa_4242"
+
+
+@dataclass
+class Shop:
+    stack: Any
+    store: Any
+    config: Any
+
+    @property
+    def url(self) -> str:
+        return self.config.checkout_url
+
+    @property
+    def provider_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.provider_port}"
+
+    def checkout(
+        self, key: str | None = None, *, region: str = "us-east", account: str = "acct-0001",
+        items: list[dict[str, Any]] | None = None, card_token: str = CARD_TOKEN, email: str = EMAIL,
+        timeout: float = 30.0,
+    ) -> httpx.Response:
+        body = {
+            "account_id": account, "email": email, "region": region,
+            "items": items or [{"sku": "SKU-MUG", "quantity": 1}],
+            "payment": {"card_token": card_token},
+        }
+        headers = {"Idempotency-Key": key or f"e2e-{uuid.uuid4()}"}
+        return httpx.post(f"{self.url}/checkout", json=body, headers=headers, timeout=timeout)
+
+    def trace_of(self, response: httpx.Response) -> str:
+        header = response.headers["traceresponse"]
+        return header.split("-")[1]
+
+    def spans_until(self, trace_id: str, names: set[str], timeout_s: float = 30.0) -> list[Any]:
+        """The trace's spans once every named span has arrived (and no parent is missing)."""
+
+        def complete() -> list[Any] | None:
+            spans = self.store.spans(trace_id=trace_id)
+            ids = {s.span_id for s in spans}
+            seen = {s.name for s in spans}
+            whole = all(s.parent_span_id is None or s.parent_span_id in ids for s in spans)
+            return spans if names <= seen and whole else None
+
+        return poll_until(complete, f"spans {sorted(names)} of trace {trace_id}", timeout_s)
+
+    def set_fault(self, scope: str, **fault: Any) -> None:
+        httpx.put(f"{self.provider_url}/admin/faults/{scope}", json=fault, timeout=5).raise_for_status()
+
+    def reset_faults(self) -> None:
+        httpx.delete(f"{self.provider_url}/admin/faults", timeout=5).raise_for_status()
+
+    def stock(self, sku: str) -> int:
+        products = httpx.get(f"{self.url}/products", timeout=10).json()
+        return next(p["stock"] for p in products if p["sku"] == sku)
+
+    def sql(self, query: str, **params: Any) -> list[Any]:
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(self.stack.postgres.url)
+        try:
+            with engine.connect() as connection:
+                return list(connection.execute(sqlalchemy.text(query), params))
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    from wayfinder.local.config import LocalConfig
+    from wayfinder.local.stack import LocalStack
+    from wayfinder.store.db import TelemetryStore
+    from wayfinder.store.server import OTLPReceiver
+
+    root = tmp_path_factory.mktemp("shop")
+    store = TelemetryStore(root / "telemetry.db")
+    receiver = OTLPReceiver(store, port=0).start()
+    config = LocalConfig(
+        home=Path(root / "home"), postgres_port=free_port(), redis_port=free_port(),
+        checkout_port=free_port(), inventory_port=free_port(), payment_port=free_port(),
+        provider_port=free_port(), environment="test", span_export_delay_ms=200,
+        metric_export_interval_ms=500, **{"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint},
+    )
+    stack = LocalStack(config, report=lambda _: None)
+    try:
+        stack.up()
+        yield Shop(stack, store, config)
+    finally:
+        stack.down()
+        receiver.stop()
+        store.close()

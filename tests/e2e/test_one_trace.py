@@ -91,7 +91,8 @@ def test_checkout_latency_metric_has_exemplars_pointing_at_real_traces(shop: Sho
     ids = poll_until(exemplar_trace_ids, "an exemplar on checkout.request.duration")
     assert any(shop.store.spans(trace_id=t) for t in ids)
     point = next(p for p in shop.store.metric_points(name="checkout.request.duration")
-                 if p.attributes.get("http.route") == "/checkout")
+                 if p.attributes.get("http.route") == "/checkout"
+                 and p.attributes.get("checkout.outcome") == "success")
     assert point.kind == "histogram" and point.unit == "s"
     assert point.attributes["region"] in {"us-east", "eu-west", "ap-south"}
     assert 0.005 in point.bucket_bounds and 10.0 in point.bucket_bounds

@@ -98,8 +98,13 @@ class PostgresServer:
             self._run(*psql, "-c", f"CREATE DATABASE {DB_NAME}")
 
     def stop(self, mode: str = "fast") -> None:
-        if self.is_running():
-            self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop", check=False)
+        if not self.is_running():
+            return
+        result = self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop", check=False)
+        if result.returncode != 0 and self.is_running():
+            # A fast shutdown can wait on a busy backend; immediate never does.
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop", check=False)
+        wait_for(lambda: not self.accepts_connections(), f"Postgres on port {self.port} to stop", 30)
 
 
 @dataclass

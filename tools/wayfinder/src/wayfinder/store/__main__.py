@@ -1,0 +1,48 @@
+"""`python -m wayfinder.store`: run the OTLP/HTTP receiver in the foreground over a SQLite file.
+
+Stops cleanly (exit 0) on SIGTERM or SIGINT, after the exports in progress are stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from wayfinder.store.db import TelemetryStore
+from wayfinder.store.server import OTLPReceiver
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m wayfinder.store",
+        description="Receive OTLP/HTTP (traces, metrics, logs) into a SQLite telemetry store.",
+    )
+    parser.add_argument("--db", default="wayfinder-telemetry.db", help="SQLite file to write")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=4318, help="port (0 picks a free one)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    # Installed before the socket opens, so a SIGTERM right after start-up is not fatal.
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with TelemetryStore(args.db) as store, OTLPReceiver(store, args.host, args.port) as receiver:
+        # One line for humans and for scripts that parse the chosen port.
+        print(f"wayfinder store: OTLP/HTTP on {receiver.endpoint} -> {args.db}", flush=True)
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

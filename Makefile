@@ -1,0 +1,40 @@
+# Wayfinder: every target calls the project's own CLI (wayfinder) or uv; see `make help`.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+UV := $(shell command -v uv 2>/dev/null)
+RUN := uv run --frozen
+
+.PHONY: help up down status checkout test test-fast lint bench deps
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+deps: ## install the locked Python dependencies (bootstraps uv with pip when missing)
+	@command -v uv >/dev/null 2>&1 || { command -v python3 >/dev/null 2>&1 || { echo "make: python3 (3.11 or newer) is required: install it first"; exit 1; }; echo "installing uv with pip..."; python3 -m pip install --quiet uv || { echo "make: uv is required: pip install uv"; exit 1; }; }
+	@uv sync --frozen --quiet
+
+up: deps ## start Wayfinder (Docker stack if an engine answers, else local mode) and say where to look
+	@$(RUN) wayfinder up
+
+down: deps ## stop everything `make up` started
+	@$(RUN) wayfinder down
+
+status: deps ## what is running (local mode)
+	@$(RUN) wayfinder status
+
+checkout: deps ## place one order and show its trace as a waterfall
+	@$(RUN) wayfinder checkout
+
+test: deps ## every test: unit, integration (real Postgres/Redis), end-to-end, stack validation
+	@$(RUN) pytest -q
+
+test-fast: deps ## unit tests only
+	@$(RUN) pytest -q tests/unit
+
+lint: deps ## ruff and mypy
+	@$(RUN) ruff check .
+	@$(RUN) mypy libs/wayfinder-common/src services/*/src tools/wayfinder/src
+
+bench: deps ## performance benchmarks (targets live here, never in timed tests)
+	@$(RUN) python -m benchmarks

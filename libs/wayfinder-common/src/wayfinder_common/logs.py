@@ -62,10 +62,18 @@ def configure_stdout_logging(service_name: str, level: str) -> None:
     # httpx logs every request with its full URL at INFO: the client span already says it all.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.error").addFilter(_drop_terminal_colours)
+    logging.getLogger("celery.app.trace").addFilter(_drop_celery_context)
 
 
 def _drop_terminal_colours(record: logging.LogRecord) -> bool:
     # uvicorn attaches an ANSI-coloured copy of its message as `color_message`; exported, it
     # would become a junk log attribute outside our telemetry contract.
     record.__dict__.pop("color_message", None)
+    return True
+
+
+def _drop_celery_context(record: logging.LogRecord) -> bool:
+    # Celery attaches `data` (task args/kwargs reprs and, on failure, a traceback) to its task
+    # log lines: an unbounded blob that the span for the task already describes better.
+    record.__dict__.pop("data", None)
     return True

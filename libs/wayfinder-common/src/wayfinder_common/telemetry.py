@@ -84,11 +84,12 @@ class Telemetry:
 
     def shutdown(self) -> None:
         """Flush and stop every provider, bounded so a dead collector cannot stall shutdown."""
-        for provider in (self.tracer_provider, self.logger_provider):
-            provider.force_flush(self.shutdown_timeout_ms)
+        self.tracer_provider.force_flush(self.shutdown_timeout_ms)
+        self.logger_provider.force_flush(self.shutdown_timeout_ms)
         self.meter_provider.force_flush(self.shutdown_timeout_ms)
-        for provider in (self.tracer_provider, self.meter_provider, self.logger_provider):
-            provider.shutdown()
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+        self.logger_provider.shutdown()
 
 
 _current: Telemetry | None = None

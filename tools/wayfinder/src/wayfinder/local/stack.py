@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -137,8 +138,9 @@ class LocalStack:
                 ProcessSpec(name, [sys.executable, "-m", module, command], self.service_env(name))
             )
         for name, port in self.ports().items():
+            ready_url = f"http://127.0.0.1:{port}/readyz"
             wait_for(
-                lambda p=port: _http_ok(f"http://127.0.0.1:{p}/readyz"),
+                functools.partial(_http_ok, ready_url),
                 f"{name} to be ready",
                 60,
                 self._log_hint(name),
@@ -146,7 +148,7 @@ class LocalStack:
             self.report(f"  {name:<14} http://127.0.0.1:{port}")
         for name, module, _ in WORKERS:
             wait_for(
-                lambda m=module, n=name: self._healthcheck(m, n),
+                functools.partial(self._healthcheck, module, name),
                 f"{name} to be healthy",
                 60,
                 self._log_hint(name),

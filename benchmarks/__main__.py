@@ -15,7 +15,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-
 from wayfinder.local.config import LocalConfig
 from wayfinder.local.stack import LocalStack
 from wayfinder.store.db import TelemetryStore
@@ -41,9 +40,14 @@ def _run(telemetry: bool, root: Path) -> list[float]:
     store = TelemetryStore(root / "telemetry.db")
     receiver = OTLPReceiver(store, port=0).start()
     config = LocalConfig(
-        home=root / "home", postgres_port=_free_port(), redis_port=_free_port(),
-        checkout_port=_free_port(), inventory_port=_free_port(), payment_port=_free_port(),
-        provider_port=_free_port(), environment="bench",
+        home=root / "home",
+        postgres_port=_free_port(),
+        redis_port=_free_port(),
+        checkout_port=_free_port(),
+        inventory_port=_free_port(),
+        payment_port=_free_port(),
+        provider_port=_free_port(),
+        environment="bench",
         **{"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint},
     )
     os.environ["TELEMETRY_ENABLED"] = "true" if telemetry else "false"
@@ -53,11 +57,18 @@ def _run(telemetry: bool, root: Path) -> list[float]:
         stack.up()
         with httpx.Client(base_url=config.checkout_url, timeout=30) as client:
             # No jitter in the simulated provider: we measure our code, not the simulation's dice.
-            client.put(f"http://127.0.0.1:{config.provider_port}/admin/faults/authorize:us-east",
-                       json={"latency_ms": 40})
+            client.put(
+                f"http://127.0.0.1:{config.provider_port}/admin/faults/authorize:us-east",
+                json={"latency_ms": 40},
+            )
             for n in range(WARMUP + ORDERS):
-                body = {"account_id": "acct-0001", "email": "bench@example.com", "region": "us-east",
-                        "items": [{"sku": "SKU-MUG", "quantity": 1}], "payment": {"card_token": "tok_b"}}
+                body = {
+                    "account_id": "acct-0001",
+                    "email": "bench@example.com",
+                    "region": "us-east",
+                    "items": [{"sku": "SKU-MUG", "quantity": 1}],
+                    "payment": {"card_token": "tok_b"},
+                }
                 started = time.perf_counter()
                 response = client.post("/checkout", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
                 elapsed = (time.perf_counter() - started) * 1000
@@ -65,8 +76,10 @@ def _run(telemetry: bool, root: Path) -> list[float]:
                 if n >= WARMUP:
                     timings.append(elapsed)
                 if (n + 1) % 50 == 0:
-                    print(f"  {'with' if telemetry else 'without'} telemetry: {n + 1}/{WARMUP + ORDERS} orders",
-                          flush=True)
+                    print(
+                        f"  {'with' if telemetry else 'without'} telemetry: {n + 1}/{WARMUP + ORDERS} orders",
+                        flush=True,
+                    )
     finally:
         stack.down()
         receiver.stop()

@@ -33,12 +33,20 @@ class Shop:
         return f"http://127.0.0.1:{self.config.provider_port}"
 
     def checkout(
-        self, key: str | None = None, *, region: str = "us-east", account: str = "acct-0001",
-        items: list[dict[str, Any]] | None = None, card_token: str = CARD_TOKEN, email: str = EMAIL,
+        self,
+        key: str | None = None,
+        *,
+        region: str = "us-east",
+        account: str = "acct-0001",
+        items: list[dict[str, Any]] | None = None,
+        card_token: str = CARD_TOKEN,
+        email: str = EMAIL,
         timeout: float = 30.0,
     ) -> httpx.Response:
         body = {
-            "account_id": account, "email": email, "region": region,
+            "account_id": account,
+            "email": email,
+            "region": region,
             "items": items or [{"sku": "SKU-MUG", "quantity": 1}],
             "payment": {"card_token": card_token},
         }
@@ -93,10 +101,17 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     store = TelemetryStore(root / "telemetry.db")
     receiver = OTLPReceiver(store, port=0).start()
     config = LocalConfig(
-        home=Path(root / "home"), postgres_port=free_port(), redis_port=free_port(),
-        checkout_port=free_port(), inventory_port=free_port(), payment_port=free_port(),
-        provider_port=free_port(), environment="test", span_export_delay_ms=200,
-        metric_export_interval_ms=500, **{"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint},
+        home=Path(root / "home"),
+        postgres_port=free_port(),
+        redis_port=free_port(),
+        checkout_port=free_port(),
+        inventory_port=free_port(),
+        payment_port=free_port(),
+        provider_port=free_port(),
+        environment="test",
+        span_export_delay_ms=200,
+        metric_export_interval_ms=500,
+        **{"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint},
     )
     stack = LocalStack(config, report=lambda _: None)
     try:

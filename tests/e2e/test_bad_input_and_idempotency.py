@@ -11,8 +11,10 @@ from tests.e2e.conftest import Shop
 
 def test_invalid_body_is_422_with_field_errors(shop: Shop) -> None:
     response = httpx.post(
-        f"{shop.url}/checkout", headers={"Idempotency-Key": str(uuid.uuid4())},
-        json={"account_id": "acct-0001", "email": "nope", "region": "mars", "items": []}, timeout=10,
+        f"{shop.url}/checkout",
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+        json={"account_id": "acct-0001", "email": "nope", "region": "mars", "items": []},
+        timeout=10,
     )
     assert response.status_code == 422
     body = response.json()
@@ -23,10 +25,17 @@ def test_invalid_body_is_422_with_field_errors(shop: Shop) -> None:
 
 
 def test_missing_idempotency_key_is_400(shop: Shop) -> None:
-    response = httpx.post(f"{shop.url}/checkout", json={
-        "account_id": "acct-0001", "email": "a@example.com", "region": "us-east",
-        "items": [{"sku": "SKU-MUG", "quantity": 1}], "payment": {"card_token": "tok_visa"},
-    }, timeout=10)
+    response = httpx.post(
+        f"{shop.url}/checkout",
+        json={
+            "account_id": "acct-0001",
+            "email": "a@example.com",
+            "region": "us-east",
+            "items": [{"sku": "SKU-MUG", "quantity": 1}],
+            "payment": {"card_token": "tok_visa"},
+        },
+        timeout=10,
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "missing_idempotency_key"
 
@@ -48,8 +57,9 @@ def test_unknown_account_is_404(shop: Shop) -> None:
 
 def test_out_of_stock_is_409_and_no_partial_reservation_survives(shop: Shop) -> None:
     lamp_before, rare_before = shop.stock("SKU-LAMP"), shop.stock("SKU-RARE")
-    response = shop.checkout(items=[{"sku": "SKU-LAMP", "quantity": 2},
-                                    {"sku": "SKU-RARE", "quantity": rare_before + 1}])
+    response = shop.checkout(
+        items=[{"sku": "SKU-LAMP", "quantity": 2}, {"sku": "SKU-RARE", "quantity": rare_before + 1}]
+    )
     assert response.status_code == 409
     assert response.json()["error"] == "out_of_stock"
     assert shop.stock("SKU-LAMP") == lamp_before
@@ -75,8 +85,10 @@ def test_replayed_key_returns_the_same_answer_and_one_order_one_charge(shop: Sho
     order_id = first.json()["order_id"]
     assert shop.sql("SELECT count(*) FROM checkout.orders WHERE order_id = :o", o=order_id)[0][0] == 1
     assert shop.sql("SELECT count(*) FROM payment.authorizations WHERE order_id = :o", o=order_id)[0][0] == 1
-    assert shop.sql("SELECT count(*) FROM checkout.outbox WHERE payload->>'order_id' = :o",
-                    o=order_id)[0][0] == 1
+    assert (
+        shop.sql("SELECT count(*) FROM checkout.outbox WHERE payload->>'order_id' = :o", o=order_id)[0][0]
+        == 1
+    )
 
 
 def test_replayed_decline_is_replayed_not_retried(shop: Shop) -> None:

@@ -15,7 +15,10 @@ from tests.support import free_port
 
 def _wayfinder(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "wayfinder.cli", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "wayfinder.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
 
@@ -40,11 +43,16 @@ def _processes_using(home: Path) -> list[str]:
 def test_up_checkout_logs_down_leaves_nothing_running(tmp_path: Path) -> None:
     home = tmp_path / "wayfinder-home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "WAYFINDER_"))}
-    env.update({
-        "WAYFINDER_MODE": "local", "WAYFINDER_HOME": str(home),
-        **{f"WAYFINDER_{name}_PORT": str(free_port()) for name in
-           ("POSTGRES", "REDIS", "STORE", "CHECKOUT", "INVENTORY", "PAYMENT", "PROVIDER")},
-    })
+    env.update(
+        {
+            "WAYFINDER_MODE": "local",
+            "WAYFINDER_HOME": str(home),
+            **{
+                f"WAYFINDER_{name}_PORT": str(free_port())
+                for name in ("POSTGRES", "REDIS", "STORE", "CHECKOUT", "INVENTORY", "PAYMENT", "PROVIDER")
+            },
+        }
+    )
     try:
         up = _wayfinder(env, "up")
         assert up.returncode == 0, up.stdout + up.stderr
@@ -55,7 +63,8 @@ def test_up_checkout_logs_down_leaves_nothing_running(tmp_path: Path) -> None:
         summary = json.loads(placed.stdout)
         assert summary["http_status"] == 201 and summary["order_id"] and len(summary["trace_id"]) == 32
         assert summary["services"] == sorted(
-            ["checkout-api", "inventory", "payment", "payment-provider", "outbox-relay", "invoice-worker"])
+            ["checkout-api", "inventory", "payment", "payment-provider", "outbox-relay", "invoice-worker"]
+        )
 
         waterfall = _wayfinder(env, "trace", summary["trace_id"])
         assert waterfall.returncode == 0

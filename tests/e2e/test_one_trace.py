@@ -10,16 +10,22 @@ from tests.support import poll_until
 
 ALL_SERVICES = {"checkout-api", "inventory", "payment", "payment-provider", "outbox-relay", "invoice-worker"}
 BUSINESS_SPANS = {
-    "checkout.place_order", "inventory.reserve", "payment.authorize", "provider.authorize",
-    "outbox.publish", "invoice.worker.process", "invoice.create",
+    "checkout.place_order",
+    "inventory.reserve",
+    "payment.authorize",
+    "provider.authorize",
+    "outbox.publish",
+    "invoice.worker.process",
+    "invoice.create",
 }
 
 
 def _placed(shop: Shop) -> tuple[dict[str, Any], list[Any]]:
     response = shop.checkout(region="eu-west", account="acct-0002")
     assert response.status_code == 201, response.text
-    spans = shop.spans_until(shop.trace_of(response), BUSINESS_SPANS | {"apply_async/invoice.create",
-                                                                       "run/invoice.create"})
+    spans = shop.spans_until(
+        shop.trace_of(response), BUSINESS_SPANS | {"apply_async/invoice.create", "run/invoice.create"}
+    )
     return response.json(), spans
 
 
@@ -66,8 +72,13 @@ def test_business_spans_carry_the_domain_vocabulary(shop: Shop) -> None:
     invoice = by_name["invoice.create"].attributes
     assert invoice["invoice.status"] == "issued"
     assert invoice["invoice.id"].startswith("inv-")
-    provider_calls = [s for s in spans if s.kind == "CLIENT" and s.service_name == "payment"
-                      and s.attributes.get("server.port") == shop.config.provider_port]
+    provider_calls = [
+        s
+        for s in spans
+        if s.kind == "CLIENT"
+        and s.service_name == "payment"
+        and s.attributes.get("server.port") == shop.config.provider_port
+    ]
     assert [c.attributes["retry.attempt"] for c in provider_calls] == [0]
     assert by_name["POST /checkout"].attributes["http.route"] == "/checkout"
 
@@ -90,9 +101,11 @@ def test_checkout_latency_metric_has_exemplars_pointing_at_real_traces(shop: Sho
 
     ids = poll_until(exemplar_trace_ids, "an exemplar on checkout.request.duration")
     assert any(shop.store.spans(trace_id=t) for t in ids)
-    point = next(p for p in shop.store.metric_points(name="checkout.request.duration")
-                 if p.attributes.get("http.route") == "/checkout"
-                 and p.attributes.get("checkout.outcome") == "success")
+    point = next(
+        p
+        for p in shop.store.metric_points(name="checkout.request.duration")
+        if p.attributes.get("http.route") == "/checkout" and p.attributes.get("checkout.outcome") == "success"
+    )
     assert point.kind == "histogram" and point.unit == "s"
     assert point.attributes["region"] in {"us-east", "eu-west", "ap-south"}
     assert 0.005 in point.bucket_bounds and 10.0 in point.bucket_bounds
@@ -100,8 +113,15 @@ def test_checkout_latency_metric_has_exemplars_pointing_at_real_traces(shop: Sho
 
 def test_the_articles_metrics_are_exported(shop: Shop) -> None:
     _placed(shop)
-    wanted = {"checkout.request.duration", "payment.authorizations", "payment.provider.request.duration",
-              "invoice.create.duration", "invoice.job.lag", "invoice.jobs.in_flight", "outbox.pending"}
+    wanted = {
+        "checkout.request.duration",
+        "payment.authorizations",
+        "payment.provider.request.duration",
+        "invoice.create.duration",
+        "invoice.job.lag",
+        "invoice.jobs.in_flight",
+        "outbox.pending",
+    }
     poll_until(lambda: wanted <= set(shop.store.metric_names()), f"metrics {sorted(wanted)}")
     lag = shop.store.metric_points(name="invoice.job.lag")[-1]
     assert lag.attributes == {"queue.name": "invoice-events"} and (lag.count or 0) >= 1
@@ -131,7 +151,8 @@ def test_no_email_or_card_token_anywhere_in_telemetry(shop: Shop) -> None:
     assert invalid.status_code == 422
     shop.spans_until(shop.trace_of(decline), {"payment.authorize"})
     leaks = [
-        where for where, text in _everything(shop)
+        where
+        for where, text in _everything(shop)
         if EMAIL in text or CARD_TOKEN in text or "tok_decline" in text or "not-an-email" in text
     ]
     assert leaks == []

@@ -23,7 +23,9 @@ def test_orders_placed_while_redis_is_down_get_exactly_one_invoice_after_it_retu
         poll_until(failed_publish, "a failed outbox.publish while Redis is down")
         pending = shop.sql(
             "SELECT count(*) FROM checkout.outbox WHERE published_at IS NULL "
-            "AND payload->>'order_id' = ANY(:ids)", ids=order_ids)
+            "AND payload->>'order_id' = ANY(:ids)",
+            ids=order_ids,
+        )
         assert pending[0][0] == 5
     finally:
         shop.stack.redis.start()
@@ -31,7 +33,9 @@ def test_orders_placed_while_redis_is_down_get_exactly_one_invoice_after_it_retu
     def invoiced() -> bool:
         rows = shop.sql(
             "SELECT order_id, count(*), min(status) FROM invoice.invoices "
-            "WHERE order_id = ANY(:ids) GROUP BY order_id", ids=order_ids)
+            "WHERE order_id = ANY(:ids) GROUP BY order_id",
+            ids=order_ids,
+        )
         return len(rows) == 5 and all(count == 1 and status == "issued" for _, count, status in rows)
 
     poll_until(invoiced, "one issued invoice for each of the 5 orders", timeout_s=90)

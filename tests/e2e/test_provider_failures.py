@@ -23,8 +23,13 @@ def test_rate_limits_are_retried_with_one_client_span_per_attempt_then_503(shop:
 
     spans = shop.spans_until(shop.trace_of(response), {"payment.authorize", "inventory.release"})
     attempts = sorted(
-        (s for s in spans if s.service_name == "payment" and s.kind == "CLIENT"
-         and s.attributes.get("server.port") == shop.config.provider_port),
+        (
+            s
+            for s in spans
+            if s.service_name == "payment"
+            and s.kind == "CLIENT"
+            and s.attributes.get("server.port") == shop.config.provider_port
+        ),
         key=lambda s: s.start_unix_nano,
     )
     assert [a.attributes["retry.attempt"] for a in attempts] == [0, 1, 2, 3]
@@ -34,8 +39,11 @@ def test_rate_limits_are_retried_with_one_client_span_per_attempt_then_503(shop:
     assert authorize.attributes["error.type"] == "payment_provider_unavailable"
 
     def rate_limit_logs() -> list[object] | None:
-        logs = [log for log in shop.store.logs(trace_id=authorize.trace_id)
-                if log.attributes.get("provider.status_code") == 429]
+        logs = [
+            log
+            for log in shop.store.logs(trace_id=authorize.trace_id)
+            if log.attributes.get("provider.status_code") == 429
+        ]
         # Log batches arrive independently: wait for all four attempts' lines, not the first.
         return logs if len(logs) >= 4 else None
 
@@ -57,8 +65,11 @@ def test_retry_metric_counts_by_region_and_reason(shop: Shop) -> None:
         shop.reset_faults()
 
     def retries() -> float | None:
-        points = [p for p in shop.store.metric_points(name="payment.provider.retries")
-                  if p.attributes == {"region": "eu-west", "retry.reason": "rate_limited"}]
+        points = [
+            p
+            for p in shop.store.metric_points(name="payment.provider.retries")
+            if p.attributes == {"region": "eu-west", "retry.reason": "rate_limited"}
+        ]
         # An export may land mid-checkout: wait for the point that counts all three retries.
         return points[-1].value if points and (points[-1].value or 0) >= 3 else None
 

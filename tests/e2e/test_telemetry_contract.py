@@ -37,15 +37,27 @@ def test_captured_telemetry_has_no_contract_violations(shop: Shop, tmp_path: Pat
     from wayfinder.contract.report import render_text
 
     _exercise(shop)
-    report = run_checks(shop.store.spans(), shop.store.logs(), shop.store.metric_points(),
-                        load_registry(REGISTRY))
+    report = run_checks(
+        shop.store.spans(), shop.store.logs(), shop.store.metric_points(), load_registry(REGISTRY)
+    )
     assert report.ok, render_text(report)
 
     capture = tmp_path / "capture.jsonl"
     shop.store.dump_capture(capture)
     cli = subprocess.run(
-        [sys.executable, "-m", "wayfinder.cli", "telemetry", "check", "--capture", str(capture),
-         "--registry", str(REGISTRY)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "wayfinder.cli",
+            "telemetry",
+            "check",
+            "--capture",
+            str(capture),
+            "--registry",
+            str(REGISTRY),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert cli.returncode == 0, cli.stdout + cli.stderr

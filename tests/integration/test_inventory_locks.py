@@ -6,10 +6,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import text
-
 from inventory import service
 from inventory.schemas import Item
+from sqlalchemy import text
 from wayfinder_common.db import make_engine, make_session_factory
 from wayfinder_common.errors import Conflict
 
@@ -36,7 +35,9 @@ def test_parallel_reservations_never_oversell(sessions) -> None:
         results = list(pool.map(attempt, range(12)))
     assert results.count(True) == 5
     with sessions() as session:
-        assert session.execute(text("SELECT stock FROM inventory.products WHERE sku='SKU-RARE'")).scalar() == 0
+        assert (
+            session.execute(text("SELECT stock FROM inventory.products WHERE sku='SKU-RARE'")).scalar() == 0
+        )
 
 
 def test_reserve_is_idempotent_and_release_gives_stock_back_once(sessions) -> None:

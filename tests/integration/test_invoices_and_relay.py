@@ -6,11 +6,10 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-
 from invoice_worker import service as invoices
 from invoice_worker.clients import GatewayError
 from outbox_relay.relay import publish_batch
+from sqlalchemy import text
 from wayfinder_common.db import make_engine, make_session_factory
 from wayfinder_common.jobs import INVOICE_TASK, InvoiceJob
 from wayfinder_common.outbox import OutboxEvent
@@ -37,8 +36,9 @@ def sessions(migrated_database: str):
 
 
 def _job() -> InvoiceJob:
-    return InvoiceJob(order_id=str(uuid.uuid4()), account_id="acct-0001", region="us-east",
-                      total_cents=1200, item_count=1)
+    return InvoiceJob(
+        order_id=str(uuid.uuid4()), account_id="acct-0001", region="us-east", total_cents=1200, item_count=1
+    )
 
 
 def test_redelivered_jobs_create_one_invoice(sessions) -> None:
@@ -47,8 +47,10 @@ def test_redelivered_jobs_create_one_invoice(sessions) -> None:
     second = invoices.create_invoice(sessions, gateway, job)
     assert first.invoice_id == second.invoice_id and gateway.calls == 1
     with sessions() as session:
-        rows = session.execute(text("SELECT count(*), max(deliveries) FROM invoice.invoices "
-                                    "WHERE order_id = :o"), {"o": job.order_id}).one()
+        rows = session.execute(
+            text("SELECT count(*), max(deliveries) FROM invoice.invoices WHERE order_id = :o"),
+            {"o": job.order_id},
+        ).one()
     assert tuple(rows) == (1, 2)
 
 
@@ -66,22 +68,26 @@ def test_a_late_final_failure_never_downgrades_an_issued_invoice(sessions) -> No
     invoices.create_invoice(sessions, FakeGateway(), job)
     invoices.record_failure(sessions, job, "gateway_unavailable", final=True)
     with sessions() as session:
-        status = session.execute(text("SELECT status FROM invoice.invoices WHERE order_id=:o"),
-                                 {"o": job.order_id}).scalar()
+        status = session.execute(
+            text("SELECT status FROM invoice.invoices WHERE order_id=:o"), {"o": job.order_id}
+        ).scalar()
     assert status == "issued"
 
 
 def _outbox_row(sessions, order_id: str) -> None:
     with sessions.begin() as session:
-        session.add(OutboxEvent(event_type=INVOICE_TASK, payload={"order_id": order_id},
-                                trace_context={}))
+        session.add(OutboxEvent(event_type=INVOICE_TASK, payload={"order_id": order_id}, trace_context={}))
 
 
 def _pending(sessions, order_id: str) -> int:
     with sessions() as session:
-        return session.execute(text(
-            "SELECT count(*) FROM checkout.outbox WHERE published_at IS NULL "
-            "AND payload->>'order_id' = :o"), {"o": order_id}).scalar()
+        return session.execute(
+            text(
+                "SELECT count(*) FROM checkout.outbox WHERE published_at IS NULL "
+                "AND payload->>'order_id' = :o"
+            ),
+            {"o": order_id},
+        ).scalar()
 
 
 def test_relay_keeps_rows_when_the_broker_refuses_and_publishes_them_later(sessions) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from checkout_api.clients import InventoryClient, PaymentClient
 from checkout_api.schemas import Item
 from wayfinder_common.errors import Conflict, DependencyUnavailable, NotFound, PaymentDeclined
@@ -22,13 +21,16 @@ def _http(response: httpx.Response | Exception) -> httpx.Client:
 ITEMS = [Item(sku="SKU-MUG", quantity=1)]
 
 
-@pytest.mark.parametrize(("response", "error", "code"), [
-    (httpx.Response(404, json={"error": "unknown_sku", "details": ["X"]}), NotFound, "unknown_sku"),
-    (httpx.Response(409, json={"error": "out_of_stock"}), Conflict, "out_of_stock"),
-    (httpx.Response(500, text="oops"), DependencyUnavailable, "inventory_unavailable"),
-    (httpx.ConnectError("refused"), DependencyUnavailable, "inventory_unavailable"),
-    (httpx.ReadTimeout("slow"), DependencyUnavailable, "inventory_unavailable"),
-])
+@pytest.mark.parametrize(
+    ("response", "error", "code"),
+    [
+        (httpx.Response(404, json={"error": "unknown_sku", "details": ["X"]}), NotFound, "unknown_sku"),
+        (httpx.Response(409, json={"error": "out_of_stock"}), Conflict, "out_of_stock"),
+        (httpx.Response(500, text="oops"), DependencyUnavailable, "inventory_unavailable"),
+        (httpx.ConnectError("refused"), DependencyUnavailable, "inventory_unavailable"),
+        (httpx.ReadTimeout("slow"), DependencyUnavailable, "inventory_unavailable"),
+    ],
+)
 def test_inventory_errors(response: httpx.Response | Exception, error: type, code: str) -> None:
     with pytest.raises(error) as raised:
         InventoryClient(_http(response)).reserve("o1", ITEMS)

@@ -6,21 +6,23 @@ import json
 import logging
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-
 from checkout_api.idempotency import request_hash
+from opentelemetry.sdk.trace import TracerProvider
 from payment.settings import Settings as PaymentSettings
 from wayfinder_common.faults import Fault, FaultBook
 from wayfinder_common.logs import JsonLineFormatter
 from wayfinder_common.telemetry import TelemetryConfigError, validate_otel_settings
 
 
-@pytest.mark.parametrize("env", [
-    {"OTEL_TRACES_SAMPLER": "parentbased_traceidratioo"},
-    {"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1.5"},
-    {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "ten"},
-    {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
-])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"OTEL_TRACES_SAMPLER": "parentbased_traceidratioo"},
+        {"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1.5"},
+        {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "ten"},
+        {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+    ],
+)
 def test_settings_the_sdk_would_swallow_fail_start_up(env: dict[str, str], monkeypatch) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)

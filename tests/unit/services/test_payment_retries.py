@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from payment.clients import ProviderClient, ProviderUnavailable, RetryPolicy
 from payment.retry import Backoff, RetryBudget, parse_retry_after
 
@@ -22,8 +21,12 @@ class FakeClock:
         self.now += seconds
 
 
-def _client(answers: list[httpx.Response | Exception], clock: FakeClock,
-            budget: RetryBudget | None = None, max_attempts: int = 4) -> tuple[ProviderClient, list]:
+def _client(
+    answers: list[httpx.Response | Exception],
+    clock: FakeClock,
+    budget: RetryBudget | None = None,
+    max_attempts: int = 4,
+) -> tuple[ProviderClient, list]:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -34,8 +37,9 @@ def _client(answers: list[httpx.Response | Exception], clock: FakeClock,
         return answer
 
     http = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://provider")
-    policy = RetryPolicy(max_attempts, attempt_timeout_s=2.0, total_timeout_s=8.0,
-                         backoff=Backoff(base_s=0.1, cap_s=2.0))
+    policy = RetryPolicy(
+        max_attempts, attempt_timeout_s=2.0, total_timeout_s=8.0, backoff=Backoff(base_s=0.1, cap_s=2.0)
+    )
     budget = budget or RetryBudget(ratio=0.2, min_per_window=100, window_s=10, clock=clock)
     return ProviderClient(http, policy, budget, sleep=clock.sleep, clock=clock), seen
 
@@ -45,10 +49,13 @@ BODY = {"amount_cents": 100, "region": "eu-west", "card_token": "tok_x"}
 
 def test_rate_limit_then_success_honours_retry_after_and_sends_the_same_key() -> None:
     clock = FakeClock()
-    client, seen = _client([
-        httpx.Response(429, headers={"Retry-After": "1"}, json={"error": "rate_limited"}),
-        httpx.Response(200, json={"authorization_id": "auth_1", "status": "approved"}),
-    ], clock)
+    client, seen = _client(
+        [
+            httpx.Response(429, headers={"Retry-After": "1"}, json={"error": "rate_limited"}),
+            httpx.Response(200, json={"authorization_id": "auth_1", "status": "approved"}),
+        ],
+        clock,
+    )
     answer = client.authorize("order-1", BODY, "eu-west")
     assert answer.approved and answer.attempts == 2
     assert clock.sleeps[0] >= 1.0
@@ -117,7 +124,8 @@ def test_backoff_is_full_jitter_capped() -> None:
     assert backoff.delay_s(5, rng=lambda: 0.0) == 0.0
 
 
-@pytest.mark.parametrize(("header", "expected"), [("2", 2.0), ("0.5", 0.5), (None, None),
-                                                  ("soon", None), ("-1", None)])
+@pytest.mark.parametrize(
+    ("header", "expected"), [("2", 2.0), ("0.5", 0.5), (None, None), ("soon", None), ("-1", None)]
+)
 def test_parse_retry_after(header: str | None, expected: float | None) -> None:
     assert parse_retry_after(header) == expected

@@ -17,8 +17,12 @@ from wayfinder.local.stack import LocalStack
 
 def register(sub: Any) -> None:
     up = sub.add_parser("up", help="start the platform (Docker stack if an engine answers, else local)")
-    up.add_argument("--mode", choices=["auto", "local", "compose"], default=None,
-                    help="override the choice (also WAYFINDER_MODE)")
+    up.add_argument(
+        "--mode",
+        choices=["auto", "local", "compose"],
+        default=None,
+        help="override the choice (also WAYFINDER_MODE)",
+    )
     up.set_defaults(handler=cmd_up)
     down = sub.add_parser("down", help="stop everything `up` started")
     down.add_argument("--mode", choices=["auto", "local", "compose"], default=None)
@@ -109,8 +113,11 @@ def _open_store() -> Any:
 
     config = LocalConfig()
     if not config.uses_embedded_store:
-        print(f"wayfinder: telemetry goes to {config.otlp_endpoint}, not to the embedded store: "
-              "browse it there (Grafana)", file=sys.stderr)
+        print(
+            f"wayfinder: telemetry goes to {config.otlp_endpoint}, not to the embedded store: "
+            "browse it there (Grafana)",
+            file=sys.stderr,
+        )
         return None
     if not config.store_db.exists():
         print("wayfinder: no telemetry yet: run `make up` first", file=sys.stderr)
@@ -123,8 +130,14 @@ def cmd_checkout(args: argparse.Namespace) -> int:
     key = args.idempotency_key or f"cli-{uuid.uuid4()}"
     try:
         result = place_order(
-            config.checkout_url, key, region=args.region, tier=args.tier, email=args.email,
-            sku=args.sku, quantity=args.quantity, card_token=args.card_token,
+            config.checkout_url,
+            key,
+            region=args.region,
+            tier=args.tier,
+            email=args.email,
+            sku=args.sku,
+            quantity=args.quantity,
+            card_token=args.card_token,
         )
     except ConnectionError as exc:
         print(f"wayfinder: {exc}", file=sys.stderr)
@@ -179,8 +192,9 @@ def cmd_traces(args: argparse.Namespace) -> int:
     if store is None:
         return 1
     ids = store.trace_ids(service=args.service, limit=args.limit)
-    print(render_trace_list([store.spans(trace_id=t) for t in ids], width=_width(),
-                            color=sys.stdout.isatty()))
+    print(
+        render_trace_list([store.spans(trace_id=t) for t in ids], width=_width(), color=sys.stdout.isatty())
+    )
     return 0
 
 

@@ -28,19 +28,29 @@ def trace_id_from_traceresponse(header: str | None) -> str | None:
 
 
 def place_order(
-    base_url: str, key: str, *, region: str, tier: str, email: str, sku: str, quantity: int,
+    base_url: str,
+    key: str,
+    *,
+    region: str,
+    tier: str,
+    email: str,
+    sku: str,
+    quantity: int,
     card_token: str,
 ) -> CheckoutResult:
     body = {
-        "account_id": ACCOUNT_BY_TIER[tier], "email": email, "region": region,
-        "items": [{"sku": sku, "quantity": quantity}], "payment": {"card_token": card_token},
+        "account_id": ACCOUNT_BY_TIER[tier],
+        "email": email,
+        "region": region,
+        "items": [{"sku": sku, "quantity": quantity}],
+        "payment": {"card_token": card_token},
     }
     try:
-        response = httpx.post(
-            f"{base_url}/checkout", json=body, headers={"Idempotency-Key": key}, timeout=30
-        )
+        response = httpx.post(f"{base_url}/checkout", json=body, headers={"Idempotency-Key": key}, timeout=30)
     except httpx.HTTPError as exc:
-        raise ConnectionError(f"checkout-api at {base_url} did not answer ({exc}); is `make up` running?") from exc
+        raise ConnectionError(
+            f"checkout-api at {base_url} did not answer ({exc}); is `make up` running?"
+        ) from exc
     try:
         payload = response.json()
     except ValueError:

@@ -9,6 +9,20 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+# The metrics the shop's own code defines (the article's table, applied): the end-to-end test
+# waits until each is exported, the stack test requires each on a dashboard.
+SHOP_METRICS = (
+    "checkout.request.duration",
+    "payment.provider.request.duration",
+    "payment.provider.retries",
+    "payment.authorizations",
+    "invoice.create.duration",
+    "invoice.create.failures",
+    "invoice.job.lag",
+    "invoice.jobs.in_flight",
+    "outbox.pending",
+)
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -30,6 +30,8 @@ from wayfinder.promnames import (
     series_names,
 )
 
+from tests.support import SHOP_METRICS
+
 ALWAYS_LABELS = ("job", "instance")
 
 
@@ -63,18 +65,7 @@ def test_every_queried_metric_and_label_exists():
 
 # The domain metrics of the vocabulary (plus the HTTP server histogram every hop shares): each must
 # be exported AND shown somewhere. Other auto-instrumented metrics may stay in Explore.
-STORY_METRICS = (
-    "checkout.request.duration",
-    "payment.provider.request.duration",
-    "payment.provider.retries",
-    "payment.authorizations",
-    "invoice.create.duration",
-    "invoice.create.failures",
-    "invoice.job.lag",
-    "invoice.jobs.in_flight",
-    "outbox.pending",
-    "http.server.request.duration",
-)
+STORY_METRICS = (*SHOP_METRICS, "http.server.request.duration")
 
 
 @pytest.mark.parametrize("name", STORY_METRICS)

@@ -170,15 +170,23 @@ def _summary(result: CheckoutResult, spans: list[Any]) -> dict[str, Any]:
     }
 
 
+def _records_of_trace(kind: str, trace_id: str) -> list[Any] | None:
+    """The trace's spans or logs from the store, or None after saying why there are none."""
+    store = _open_store()
+    if store is None:
+        return None
+    records = store.spans(trace_id=trace_id) if kind == "spans" else store.logs(trace_id=trace_id)
+    if not records:
+        print(f"wayfinder: no {kind} for trace {trace_id}", file=sys.stderr)
+        return None
+    return list(records)
+
+
 def cmd_trace(args: argparse.Namespace) -> int:
     from wayfinder.navigator.waterfall import render_trace
 
-    store = _open_store()
-    if store is None:
-        return 1
-    spans = store.spans(trace_id=args.trace_id)
-    if not spans:
-        print(f"wayfinder: no spans for trace {args.trace_id}", file=sys.stderr)
+    spans = _records_of_trace("spans", args.trace_id)
+    if spans is None:
         return 1
     print(render_trace(spans, width=_width(), color=sys.stdout.isatty()))
     print(f"\nNext: uv run wayfinder logs --trace {args.trace_id}")
@@ -201,12 +209,8 @@ def cmd_traces(args: argparse.Namespace) -> int:
 def cmd_logs(args: argparse.Namespace) -> int:
     from wayfinder.navigator.tables import render_logs
 
-    store = _open_store()
-    if store is None:
-        return 1
-    logs = store.logs(trace_id=args.trace_id)
-    if not logs:
-        print(f"wayfinder: no logs for trace {args.trace_id}", file=sys.stderr)
+    logs = _records_of_trace("logs", args.trace_id)
+    if logs is None:
         return 1
     print(render_logs(logs, color=sys.stdout.isatty(), width=_width()))
     return 0

@@ -37,6 +37,9 @@ class PostgresServer:
         command = [str(postgres_bin_dir() / args[0]), *args[1:]]
         # Only the server-side tools refuse root; clients (psql, pg_isready) run as we are.
         if running_as_root() and args[0] in ("initdb", "pg_ctl"):
+            # Re-open the path every time: something else (pytest tidying its temp root, a
+            # umask-happy tool) may have closed a parent folder to the postgres user since.
+            self._prepare_ownership()
             command = ["runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, check=check, capture_output=True, text=True, timeout=120)
 
@@ -57,12 +60,10 @@ class PostgresServer:
         if (self.data_dir / "PG_VERSION").exists():
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._prepare_ownership()
         self._run("initdb", "-D", str(self.data_dir), "-U", DB_USER, "-A", "trust", "-E", "UTF8")
 
     def start(self) -> None:
         self.initialise()
-        self._prepare_ownership()
         if not self.is_running():
             options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data_dir}"
             self._run(

@@ -78,15 +78,18 @@ def cmd_up(args: argparse.Namespace) -> int:
     except TimeoutError as exc:
         print(f"wayfinder: {exc}", file=sys.stderr)
         return 1
-    print(
-        "\nWayfinder is up. Next:\n"
-        "  uv run wayfinder checkout                 place an order, see its trace as a waterfall\n"
-        "  uv run wayfinder checkout --region eu-west --card-token tok_decline\n"
-        "  uv run wayfinder traces                   recent traces; `wayfinder trace ID` opens one\n"
-        f"  http://127.0.0.1:{config.checkout_port}/docs     the checkout API\n"
-        f"  logs of each process: {config.log_dir}\n"
-        "  make down                                 stop everything"
-    )
+    next_steps = [
+        ("uv run wayfinder checkout", "place an order, see its trace as a waterfall"),
+        ("uv run wayfinder checkout --card-token tok_decline", "a declined payment"),
+        ("uv run wayfinder traces", "recent traces; `wayfinder trace ID` opens one"),
+        ("uv run wayfinder telemetry check", "the telemetry contract, on what was captured"),
+        (f"http://127.0.0.1:{config.checkout_port}/docs", "the checkout API"),
+        (str(config.log_dir), "each process's JSON log lines"),
+        ("make down", "stop everything"),
+    ]
+    print("\nWayfinder is up. Next:")
+    for command, what in next_steps:
+        print(f"  {command:<52} {what}")
     return 0
 
 

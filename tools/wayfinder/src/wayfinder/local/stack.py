@@ -90,9 +90,9 @@ class LocalStack:
         c = self.config
         self.report(f"state folder: {c.home}")
         self.postgres.start()
-        self.report(f"  postgres       127.0.0.1:{c.postgres_port}")
+        self.report(f"  postgres         127.0.0.1:{c.postgres_port}")
         self.redis.start()
-        self.report(f"  redis          127.0.0.1:{c.redis_port}")
+        self.report(f"  redis            127.0.0.1:{c.redis_port}")
         if c.uses_embedded_store:
             self.processes.start(
                 ProcessSpec(
@@ -117,9 +117,9 @@ class LocalStack:
                 30,
                 self._log_hint(STORE),
             )
-            self.report(f"  telemetry      OTLP on 127.0.0.1:{c.store_port} -> {c.store_db}")
+            self.report(f"  telemetry        OTLP on 127.0.0.1:{c.store_port} -> {c.store_db}")
         else:
-            self.report(f"  telemetry      exported to {c.otlp_endpoint} (no embedded store)")
+            self.report(f"  telemetry        exported to {c.otlp_endpoint} (no embedded store)")
         for module in MIGRATING_MODULES:
             subprocess.run(
                 [sys.executable, "-m", module, "migrate"],
@@ -128,7 +128,7 @@ class LocalStack:
                 capture_output=True,
                 timeout=120,
             )
-        self.report("  migrations     applied")
+        self.report("  migrations       applied")
         for name, module in HTTP_SERVICES:
             self.processes.start(
                 ProcessSpec(name, [sys.executable, "-m", module, "serve"], self.service_env(name))
@@ -145,7 +145,7 @@ class LocalStack:
                 60,
                 self._log_hint(name),
             )
-            self.report(f"  {name:<14} http://127.0.0.1:{port}")
+            self.report(f"  {name:<17} http://127.0.0.1:{port}")
         for name, module, _ in WORKERS:
             wait_for(
                 functools.partial(self._healthcheck, module, name),
@@ -153,7 +153,7 @@ class LocalStack:
                 60,
                 self._log_hint(name),
             )
-            self.report(f"  {name:<14} running")
+            self.report(f"  {name:<17} running")
 
     def _healthcheck(self, module: str, name: str) -> bool:
         result = subprocess.run(

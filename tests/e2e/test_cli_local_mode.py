@@ -75,8 +75,9 @@ def test_up_checkout_logs_down_leaves_nothing_running(tmp_path: Path) -> None:
 
         # The same log line on stdout, as JSON, with the ids a log search can pivot on.
         stdout_lines = (home / "logs" / "checkout-api.log").read_text().splitlines()
-        confirmed = [json.loads(line) for line in stdout_lines
-                     if line.startswith("{") and '"order confirmed"' in line]
+        confirmed = [
+            json.loads(line) for line in stdout_lines if line.startswith("{") and '"order confirmed"' in line
+        ]
         assert [c["trace_id"] for c in confirmed] == [summary["trace_id"]]
         assert len(confirmed[0]["span_id"]) == 16 and confirmed[0]["order.id"] == summary["order_id"]
 

@@ -9,6 +9,7 @@ SDK itself; this module only adds what the SDK gets wrong by default (see otel-p
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -83,10 +84,21 @@ class Telemetry:
     shutdown_timeout_ms: int
 
     def shutdown(self) -> None:
-        """Flush and stop every provider, bounded so a dead collector cannot stall shutdown."""
-        self.tracer_provider.force_flush(self.shutdown_timeout_ms)
-        self.logger_provider.force_flush(self.shutdown_timeout_ms)
-        self.meter_provider.force_flush(self.shutdown_timeout_ms)
+        """Flush and stop every provider within shutdown_timeout_ms, whatever the collector does.
+
+        Each exporter retries up to its own timeout, and there are three of them: run the lot in
+        a daemon thread and stop waiting at the deadline, so a dead collector costs at most this
+        long and never the whole grace period (SIGKILL would lose everything, flushed or not).
+        """
+        worker = threading.Thread(target=self._flush_and_stop, name="telemetry-shutdown", daemon=True)
+        worker.start()
+        worker.join(self.shutdown_timeout_ms / 1000)
+
+    def _flush_and_stop(self) -> None:
+        step_ms = max(100, self.shutdown_timeout_ms // 3)
+        self.tracer_provider.force_flush(step_ms)
+        self.logger_provider.force_flush(step_ms)
+        self.meter_provider.force_flush(step_ms)
         self.tracer_provider.shutdown()
         self.meter_provider.shutdown()
         self.logger_provider.shutdown()
@@ -135,9 +147,19 @@ def _instrument_process() -> None:
     from opentelemetry.instrumentation.logging import LoggingInstrumentor
 
     LoggingInstrumentor().instrument()
+    for handler in logging.getLogger().handlers:
+        if type(handler).__name__ == "LoggingHandler":
+            handler.addFilter(_not_from_the_sdk)
     HTTPXClientInstrumentor().instrument(
         request_hook=_copy_span_attributes, async_request_hook=_copy_span_attributes_async
     )
+
+
+def _not_from_the_sdk(record: logging.LogRecord) -> bool:
+    # The SDK's own complaints ("Failed to export logs batch") must not be exported as logs:
+    # with the collector down each failure would queue a new record to fail on, forever, and a
+    # flush at shutdown would never drain. They still reach stdout through the JSON handler.
+    return not record.name.startswith("opentelemetry")
 
 
 def _copy_span_attributes(span: Span, request: Any) -> None:

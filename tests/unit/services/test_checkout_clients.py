@@ -44,6 +44,14 @@ def test_payment_keeps_the_providers_specific_503_code() -> None:
     assert raised.value.code == "payment_provider_unavailable"
 
 
+def test_a_downstreams_own_database_outage_is_reported_as_that_dependency() -> None:
+    client = PaymentClient(_http(httpx.Response(503, json={"error": "database_unavailable"})))
+    with pytest.raises(DependencyUnavailable) as raised:
+        client.authorize("o1", "acct-0001", "eu-west", 100, "tok_x")
+    assert raised.value.code == "payment_unavailable"
+    assert raised.value.details == {"downstream_error": "database_unavailable"}
+
+
 def test_payment_decline() -> None:
     client = PaymentClient(_http(httpx.Response(402, json={"error": "payment_declined"})))
     with pytest.raises(PaymentDeclined):

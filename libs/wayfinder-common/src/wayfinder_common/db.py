@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from wayfinder_common.errors import DependencyUnavailable
@@ -24,6 +25,9 @@ def make_engine(database_url: str) -> Engine:
         # pre_ping turns a connection killed by a Postgres restart into a fresh one, which is
         # what "recovery without a restart" needs.
         pool_pre_ping=True,
+        # Statement errors must not quote bound values: an INSERT's parameters hold the
+        # customer's email, and error text ends up in span events and exported logs.
+        hide_parameters=True,
         pool_size=5,
         max_overflow=5,
         pool_timeout=5,
@@ -39,8 +43,9 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
-    """True for errors that mean "cannot reach Postgres", not "the query was wrong"."""
-    if isinstance(exc, OperationalError):
+    """True for errors that mean "cannot reach Postgres" (or no free connection), not "the
+    query was wrong"."""
+    if isinstance(exc, OperationalError | PoolTimeout):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
@@ -50,7 +55,7 @@ def database_errors() -> Iterator[None]:
     """Translate connection failures into a 503 `database_unavailable`."""
     try:
         yield
-    except DBAPIError as exc:
+    except (DBAPIError, PoolTimeout) as exc:
         if is_database_unavailable(exc):
             raise DependencyUnavailable("the database is unavailable", code="database_unavailable") from exc
         raise

@@ -115,14 +115,17 @@ def setup_telemetry(settings: ServiceSettings) -> Telemetry | None:
         return _current
     validate_otel_settings(settings)
     resource = Resource.create(settings.resource_attributes)
-    tracer_provider = TracerProvider(resource=resource)  # sampler from OTEL_TRACES_SAMPLER
+    # shutdown_on_exit=False: the SDK's own atexit hooks would run an UNBOUNDED shutdown after
+    # ours gave up at its deadline; Telemetry.shutdown is the one, bounded, exit path.
+    tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)  # sampler from env
     tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     # Cumulative temporality (the default) is what Prometheus' OTLP receiver expects.
     meter_provider = MeterProvider(
         resource=resource,
         metric_readers=[PeriodicExportingMetricReader(OTLPMetricExporter())],
+        shutdown_on_exit=False,
     )
-    logger_provider = LoggerProvider(resource=resource)
+    logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     logger_provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)

@@ -15,6 +15,8 @@ from wayfinder_common.errors import (
 
 from checkout_api.schemas import Item, ProductOut
 
+PASSED_THROUGH_503 = frozenset({"payment_provider_unavailable"})
+
 _BY_STATUS: dict[int, type[WayfinderError]] = {
     402: PaymentDeclined,
     404: NotFound,
@@ -36,9 +38,11 @@ def _call(http: httpx.Client, method: str, path: str, unavailable_code: str, **k
     code = str(body.get("error") or unavailable_code)
     message = str(body.get("message") or "dependency error")
     if response.status_code >= 500:
-        # Keep a downstream's specific 503 code (payment_provider_unavailable) when it gave one.
-        specific = code if code.endswith("_unavailable") else unavailable_code
-        raise DependencyUnavailable(message, code=specific, details=body.get("details"))
+        # Keep a downstream's code only when it names something beyond that dependency (the
+        # provider); payment's own "database_unavailable" would read like OUR database is down.
+        if code in PASSED_THROUGH_503:
+            raise DependencyUnavailable(message, code=code, details=body.get("details"))
+        raise DependencyUnavailable(message, code=unavailable_code, details={"downstream_error": code})
     error_class = _BY_STATUS.get(response.status_code, WayfinderError)
     raise error_class(message, code=code, details=body.get("details"))
 

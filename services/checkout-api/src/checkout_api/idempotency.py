@@ -1,4 +1,9 @@
-"""Idempotency keys: the same key and body replays the first answer; another body is a 409."""
+"""Idempotency keys: the same key and body replays the first answer; another body is a 409.
+
+Each request that gets to run holds the key through an `attempt_id` (a fencing token): if it is
+slow enough for a retry to take the key over, its late writes (completing the key, releasing
+stock) are refused instead of clobbering the newer attempt's outcome.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,10 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from wayfinder_common.errors import Conflict
@@ -25,6 +31,7 @@ class Replay:
 @dataclass(frozen=True)
 class Claimed:
     order_id: str
+    attempt_id: str
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -33,50 +40,63 @@ def request_hash(body: dict[str, Any]) -> str:
 
 def claim(session: Session, key: str, body_hash: str, takeover_after_s: float) -> Replay | Claimed:
     """Own the key for this request, or say what to answer instead."""
+    attempt_id = str(uuid.uuid4())
     with session.begin():
-        fresh_order_id = str(uuid.uuid4())
         session.execute(
             insert(IdempotencyKey)
-            .values(key=key, request_hash=body_hash, order_id=fresh_order_id, state="in_progress")
+            .values(
+                key=key,
+                request_hash=body_hash,
+                order_id=str(uuid.uuid4()),
+                state="in_progress",
+                attempt_id=attempt_id,
+            )
             .on_conflict_do_nothing(index_elements=["key"])
         )
         row = session.get(IdempotencyKey, key, with_for_update=True, populate_existing=True)
         assert row is not None
         if row.request_hash != body_hash:
             raise Conflict(
-                "this Idempotency-Key was used with a different request body",
-                code="idempotency_key_reused",
+                "this Idempotency-Key was used with a different request body", code="idempotency_key_reused"
             )
         if row.state == "completed" and row.response_status is not None:
             return Replay(row.response_status, row.response_body or {})
-        if row.order_id == fresh_order_id:
-            return Claimed(row.order_id)
-        if row.state == "retryable":
-            row.state = "in_progress"
-            return Claimed(row.order_id)
-        age = datetime.now(UTC) - row.updated_at
-        if age < timedelta(seconds=takeover_after_s):
+        if row.attempt_id == attempt_id:
+            return Claimed(row.order_id, attempt_id)
+        # Ages on the database's clock, the one that stamped updated_at.
+        now: datetime = session.execute(select(func.now())).scalar_one()
+        age = now - row.updated_at
+        if row.state == "in_progress" and age < timedelta(seconds=takeover_after_s):
             raise Conflict(
                 "a request with this Idempotency-Key is still in progress", code="request_in_progress"
             )
-        # The first request died mid-way: carry on with its order id (downstreams dedupe by it).
-        row.updated_at = datetime.now(UTC)
-        return Claimed(row.order_id)
+        # A retry after a transient failure, or the first request died mid-way: carry on with the
+        # same order id (inventory and payment dedupe by it), under a new attempt.
+        row.state = "in_progress"
+        row.attempt_id = attempt_id
+        row.updated_at = now
+        return Claimed(row.order_id, attempt_id)
 
 
-def complete(session: Session, key: str, status: int, body: dict[str, Any]) -> None:
-    """Record the final answer (call inside the transaction that commits the outcome)."""
-    row = session.get(IdempotencyKey, key, with_for_update=True)
-    assert row is not None, "claimed keys are only removed by forget()"
+def owned(session: Session, key: str, attempt_id: str) -> IdempotencyKey | None:
+    """The key row, locked, if this attempt still holds it (call inside a transaction)."""
+    row = session.get(IdempotencyKey, key, with_for_update=True, populate_existing=True)
+    if row is None or row.attempt_id != attempt_id or row.state != "in_progress":
+        return None
+    return row
+
+
+def complete(row: IdempotencyKey, status: int, body: dict[str, Any]) -> None:
+    """Record the final answer on an owned row, in the transaction that commits the outcome."""
     row.state = "completed"
     row.response_status = status
     row.response_body = body
 
 
-def release_for_retry(session: Session, key: str) -> None:
+def release_for_retry(session: Session, key: str, attempt_id: str) -> None:
     """A transient failure: a retry with this key runs again, under the SAME order id, so a
     payment that did go through is replayed by payment rather than charged twice."""
     with session.begin():
-        row = session.get(IdempotencyKey, key, with_for_update=True)
-        if row is not None and row.state == "in_progress":
+        row = owned(session, key, attempt_id)
+        if row is not None:
             row.state = "retryable"

@@ -23,6 +23,8 @@ from checkout_api.settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 checkout_duration = metrics.get_meter("checkout-api").create_histogram(
     "checkout.request.duration",
     unit="s",
@@ -42,7 +44,8 @@ async def record_checkout_latency(
         return response
     attributes: dict[str, str] = {
         "http.route": getattr(route, "path", "unknown"),
-        "http.request.method": request.method,
+        # A made-up method must not mint a new series (semantic conventions' _OTHER).
+        "http.request.method": request.method if request.method in KNOWN_METHODS else "_OTHER",
         "checkout.outcome": getattr(request.state, "error_code", None)
         or ("success" if response.status_code < 400 else "error"),
     }

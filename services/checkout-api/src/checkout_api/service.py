@@ -8,14 +8,15 @@ from typing import Any
 
 from opentelemetry import trace
 from sqlalchemy.orm import Session
-from wayfinder_common.errors import DependencyUnavailable, NotFound, WayfinderError, error_body
+from wayfinder_common.db import database_errors
+from wayfinder_common.errors import Conflict, DependencyUnavailable, NotFound, WayfinderError, error_body
 from wayfinder_common.jobs import INVOICE_TASK, InvoiceJob
 from wayfinder_common.outbox import OutboxEvent, current_trace_carrier
 from wayfinder_common.telemetry import business_span, current_trace_id
 
 from checkout_api import idempotency
 from checkout_api.clients import InventoryClient, PaymentClient
-from checkout_api.models import Account, Order, OrderItem
+from checkout_api.models import Account, IdempotencyKey, Order, OrderItem
 from checkout_api.schemas import CheckoutRequest, OrderLine, OrderOut
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def place_order(
         "region": request.region,
         "order.item_count": len(request.items),
     }
-    with business_span(tracer, "checkout.place_order", **attributes) as span:
+    with business_span(tracer, "checkout.place_order", **attributes) as span, database_errors():
         with session.begin():
             account = session.get(Account, request.account_id)
         if account is None:
@@ -56,23 +57,26 @@ def place_order(
             return Outcome(claim.status, claim.body)
         span.set_attribute("order.id", claim.order_id)
         try:
-            outcome = _run(session, clients, key, claim.order_id, request, account.tier)
+            # Database failures become a 503 here, so they settle like any transient failure.
+            with database_errors():
+                outcome = _run(session, clients, key, claim, request)
         except WayfinderError as exc:
             span.set_attribute("checkout.outcome", exc.code)
-            _settle_failure(session, key, exc)
+            _settle_failure(session, key, claim.attempt_id, exc)
             raise
-        span.set_attribute("checkout.outcome", "success")
+        span.set_attribute("checkout.outcome", "success" if outcome.status == 201 else "replayed")
         return outcome
 
 
 def _run(
-    session: Session, clients: Clients, key: str, order_id: str, request: CheckoutRequest, tier: str
+    session: Session, clients: Clients, key: str, claim: idempotency.Claimed, request: CheckoutRequest
 ) -> Outcome:
+    order_id = claim.order_id
     try:
         reservation = clients.inventory.reserve(order_id, request.items)
     except DependencyUnavailable:
         # The reservation may have happened with its answer lost: give it back to be sure.
-        _release(clients.inventory, order_id)
+        _release_unless_taken_over(session, clients.inventory, key, claim)
         raise
     try:
         authorization = clients.payment.authorize(
@@ -82,21 +86,22 @@ def _run(
             reservation["total_cents"],
             request.payment.card_token,
         )
-        return _commit(session, key, order_id, request, reservation, authorization)
+        return _commit(session, key, claim, request, reservation, authorization)
     except Exception:
-        _release(clients.inventory, order_id)
+        _release_unless_taken_over(session, clients.inventory, key, claim)
         raise
 
 
 def _commit(
     session: Session,
     key: str,
-    order_id: str,
+    claim: idempotency.Claimed,
     request: CheckoutRequest,
     reservation: dict[str, Any],
     authorization: dict[str, Any],
 ) -> Outcome:
     """Order, items, outbox row and the idempotent answer: one transaction, all or nothing."""
+    order_id = claim.order_id
     lines = [OrderLine.model_validate(line) for line in reservation["lines"]]
     job = InvoiceJob(
         order_id=order_id,
@@ -113,6 +118,11 @@ def _commit(
         "trace_id": current_trace_id(),
     }
     with session.begin():
+        # Locking the key first serialises two attempts that both got this far: the one that
+        # was taken over finds the key gone and answers with the winner's result instead.
+        row = idempotency.owned(session, key, claim.attempt_id)
+        if row is None:
+            return _answer_of_the_newer_attempt(session, key)
         session.add(
             Order(
                 order_id=order_id,
@@ -132,30 +142,49 @@ def _commit(
                 event_type=INVOICE_TASK, payload=job.model_dump(), trace_context=current_trace_carrier()
             )
         )
-        idempotency.complete(session, key, 201, body)
+        idempotency.complete(row, 201, body)
     log.info("order confirmed", extra={"order.id": order_id, "region": request.region})
     return Outcome(201, body)
 
 
-def _settle_failure(session: Session, key: str, exc: WayfinderError) -> None:
+def _answer_of_the_newer_attempt(session: Session, key: str) -> Outcome:
+    row = session.get(IdempotencyKey, key, populate_existing=True)
+    if row is not None and row.state == "completed" and row.response_status is not None:
+        return Outcome(row.response_status, row.response_body or {})
+    raise Conflict("a newer request with this Idempotency-Key took over", code="request_in_progress")
+
+
+def _settle_failure(session: Session, key: str, attempt_id: str, exc: WayfinderError) -> None:
     """A final answer (declined, out of stock) is replayed; a transient one may be retried."""
     try:
         if isinstance(exc, DependencyUnavailable):
-            idempotency.release_for_retry(session, key)
+            idempotency.release_for_retry(session, key, attempt_id)
         else:
             with session.begin():
-                body = error_body(exc.code, exc.message, exc.details, current_trace_id())
-                idempotency.complete(session, key, exc.status, body)
+                row = idempotency.owned(session, key, attempt_id)
+                if row is not None:
+                    body = error_body(exc.code, exc.message, exc.details, current_trace_id())
+                    idempotency.complete(row, exc.status, body)
     except Exception:
         # The database may be what failed; a stale in-progress key is taken over later.
         log.warning("could not record the checkout's failure", extra={"error.type": exc.code})
 
 
-def _release(inventory: InventoryClient, order_id: str) -> None:
+def _release_unless_taken_over(
+    session: Session, inventory: InventoryClient, key: str, claim: idempotency.Claimed
+) -> None:
+    """Give the stock back, unless a newer attempt now owns this order id (and its stock)."""
     try:
-        inventory.release(order_id)
+        with session.begin():
+            still_ours = idempotency.owned(session, key, claim.attempt_id) is not None
+    except Exception:
+        still_ours = True  # cannot tell (database down): releasing is the safer default
+    if not still_ours:
+        return
+    try:
+        inventory.release(claim.order_id)
     except WayfinderError as exc:
-        log.error("stock release failed", extra={"order.id": order_id, "error.type": exc.code})
+        log.error("stock release failed", extra={"order.id": claim.order_id, "error.type": exc.code})
 
 
 def get_order(session: Session, order_id: str) -> OrderOut:

@@ -10,6 +10,8 @@ from typing import Any
 from celery import Task
 from celery.signals import task_postrun, task_prerun
 from opentelemetry import metrics, trace
+from wayfinder_common.db import database_errors
+from wayfinder_common.errors import DependencyUnavailable
 from wayfinder_common.jobs import ENQUEUED_AT_HEADER, INVOICE_QUEUE, INVOICE_TASK, InvoiceJob
 from wayfinder_common.metrics import LAG_BUCKETS_S
 from wayfinder_common.telemetry import business_span
@@ -45,29 +47,36 @@ def create_invoice(self: Task, **payload: Any) -> str:
         **QUEUE,
     }
     assert Resources.sessions is not None and Resources.gateway is not None
-    retry_in: float | None = None
+    retry: tuple[Exception, str, int | None] | None = None  # (error, reason, max retries)
     with business_span(tracer, "invoice.worker.process", **attributes):
         try:
-            invoice = service.create_invoice(Resources.sessions, Resources.gateway, job)
+            with database_errors():
+                invoice = service.create_invoice(Resources.sessions, Resources.gateway, job)
         except GatewayError as exc:
             final = not exc.retryable or attempt >= settings.max_retries
             service.record_failure(Resources.sessions, job, exc.reason, final)
             if final:
                 raise
-            retry_in = random.uniform(0, min(settings.retry_cap_s, settings.retry_base_s * 2**attempt))
-            log.warning(
-                "invoice gateway failed; will retry",
-                extra={
-                    "order.id": job.order_id,
-                    "failure.reason": exc.reason,
-                    "retry.attempt": attempt,
-                    "retry.delay_ms": round(retry_in * 1000),
-                },
-            )
-            retry_error = exc
-    if retry_in is not None:
+            retry = (exc, exc.reason, settings.max_retries)
+        except DependencyUnavailable as exc:
+            # Postgres is down: nothing can be recorded, and giving up would lose the job (an
+            # acked failure is gone for good): keep retrying until it is back.
+            service.record_failure(Resources.sessions, job, "database_unavailable", final=False)
+            retry = (exc, "database_unavailable", None)
+    if retry is not None:
+        error, reason, max_retries = retry
+        retry_in = random.uniform(0, min(settings.retry_cap_s, settings.retry_base_s * 2**attempt))
+        log.warning(
+            "invoice attempt failed; will retry",
+            extra={
+                "order.id": job.order_id,
+                "failure.reason": reason,
+                "retry.attempt": attempt,
+                "retry.delay_ms": round(retry_in * 1000),
+            },
+        )
         # Raised outside the span: a scheduled retry is not a failure of the worker itself.
-        raise self.retry(countdown=retry_in, exc=retry_error)
+        raise self.retry(countdown=retry_in, exc=error, max_retries=max_retries)
     return invoice.invoice_id
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 import uuid
 from typing import Any
@@ -61,22 +62,37 @@ def _mode(requested: str | None) -> str:
     return choice
 
 
+def _remember_mode(config: LocalConfig, mode: str) -> None:
+    # `down` must stop what `up` started, even if the Docker engine's availability changed.
+    config.home.mkdir(parents=True, exist_ok=True)
+    (config.home / "mode").write_text(mode)
+
+
+def _remembered_mode(config: LocalConfig) -> str | None:
+    path = config.home / "mode"
+    return path.read_text().strip() if path.exists() else None
+
+
 def cmd_up(args: argparse.Namespace) -> int:
+    config = LocalConfig()
     mode = _mode(args.mode)
+    _remember_mode(config, mode)
     if mode == "compose":
         from wayfinder import compose_mode
         from wayfinder.local.config import find_project_root
 
         return compose_mode.up(find_project_root())
-    config = LocalConfig()
     print("No Docker engine in use: starting Wayfinder in local mode.")
+    stack = LocalStack(config)
     try:
-        LocalStack(config).up()
+        stack.up()
     except MissingPrerequisite as exc:
         print(f"wayfinder: {exc}", file=sys.stderr)
         return 1
-    except TimeoutError as exc:
-        print(f"wayfinder: {exc}", file=sys.stderr)
+    except (TimeoutError, subprocess.CalledProcessError, subprocess.TimeoutExpired, LookupError) as exc:
+        print(f"wayfinder: local mode did not start: {_describe(exc)}", file=sys.stderr)
+        print("wayfinder: stopping what had started...", file=sys.stderr)
+        stack.down()
         return 1
     next_steps = [
         ("uv run wayfinder checkout", "place an order, see its trace as a waterfall"),
@@ -93,13 +109,30 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe(exc: BaseException) -> str:
+    """One readable line, with the tail of what a failed command said (not just its exit code)."""
+    if isinstance(exc, subprocess.CalledProcessError):
+        said = (exc.stderr or exc.stdout or "").strip()
+        said = said.decode() if isinstance(said, bytes) else said
+        tail = said.splitlines()[-1] if said else f"exit status {exc.returncode}"
+        return f"`{' '.join(map(str, exc.cmd[-3:]))}` failed: {tail}"
+    if isinstance(exc, LookupError):
+        return f"{exc} (running as root needs the 'postgres' user the postgresql package creates)"
+    return str(exc)
+
+
 def cmd_down(args: argparse.Namespace) -> int:
-    if _mode(args.mode) == "compose":
+    config = LocalConfig()
+    mode = args.mode or _remembered_mode(config)
+    if _mode(mode) == "compose":
         from wayfinder import compose_mode
         from wayfinder.local.config import find_project_root
 
-        return compose_mode.down(find_project_root())
-    LocalStack(LocalConfig()).down()
+        status = compose_mode.down(find_project_root())
+        if status != 0:
+            return status
+    # Always: whatever local mode left behind is stopped too (harmless when nothing runs).
+    LocalStack(config).down()
     print("Wayfinder local mode is stopped.")
     return 0
 

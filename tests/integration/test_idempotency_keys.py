@@ -1,0 +1,61 @@
+"""Idempotency keys on real Postgres: replay, conflicts, and fencing of a taken-over attempt."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from checkout_api import idempotency
+from wayfinder_common.db import make_engine, make_session_factory
+from wayfinder_common.errors import Conflict
+
+
+@pytest.fixture()
+def session(migrated_database: str):
+    engine = make_engine(migrated_database)
+    with make_session_factory(engine)() as session:
+        yield session
+    engine.dispose()
+
+
+def test_a_second_request_while_the_first_runs_is_told_to_wait(session) -> None:
+    key = f"k-{uuid.uuid4()}"
+    first = idempotency.claim(session, key, "hash", takeover_after_s=30)
+    assert isinstance(first, idempotency.Claimed)
+    with pytest.raises(Conflict) as raised:
+        idempotency.claim(session, key, "hash", takeover_after_s=30)
+    assert raised.value.code == "request_in_progress"
+    with pytest.raises(Conflict) as other_body:
+        idempotency.claim(session, key, "another-hash", takeover_after_s=30)
+    assert other_body.value.code == "idempotency_key_reused"
+
+
+def test_a_completed_key_replays_its_answer(session) -> None:
+    key = f"k-{uuid.uuid4()}"
+    claimed = idempotency.claim(session, key, "hash", takeover_after_s=30)
+    with session.begin():
+        row = idempotency.owned(session, key, claimed.attempt_id)
+        idempotency.complete(row, 201, {"order_id": claimed.order_id})
+    replay = idempotency.claim(session, key, "hash", takeover_after_s=30)
+    assert replay == idempotency.Replay(201, {"order_id": claimed.order_id})
+
+
+def test_a_taken_over_attempt_can_no_longer_write_and_the_order_id_is_kept(session) -> None:
+    key = f"k-{uuid.uuid4()}"
+    slow = idempotency.claim(session, key, "hash", takeover_after_s=30)
+    newer = idempotency.claim(session, key, "hash", takeover_after_s=0)  # the slow one "died"
+    assert isinstance(newer, idempotency.Claimed) and newer.order_id == slow.order_id
+    assert newer.attempt_id != slow.attempt_id
+    with session.begin():
+        assert idempotency.owned(session, key, slow.attempt_id) is None
+    idempotency.release_for_retry(session, key, slow.attempt_id)  # refused: not the owner
+    with session.begin():
+        assert idempotency.owned(session, key, newer.attempt_id) is not None
+
+
+def test_after_a_transient_failure_the_retry_runs_under_the_same_order_id(session) -> None:
+    key = f"k-{uuid.uuid4()}"
+    first = idempotency.claim(session, key, "hash", takeover_after_s=30)
+    idempotency.release_for_retry(session, key, first.attempt_id)
+    retry = idempotency.claim(session, key, "hash", takeover_after_s=30)
+    assert isinstance(retry, idempotency.Claimed) and retry.order_id == first.order_id

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 import httpx
-from wayfinder.local.config import LocalConfig
+from wayfinder.local.config import isolated_config
 from wayfinder.local.stack import LocalStack
 from wayfinder.store.db import TelemetryStore
 from wayfinder.store.server import OTLPReceiver
@@ -28,28 +28,10 @@ TARGET_P95_MS = 250.0
 TARGET_OVERHEAD_MS = 25.0
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _run(telemetry: bool, root: Path) -> list[float]:
     store = TelemetryStore(root / "telemetry.db")
     receiver = OTLPReceiver(store, port=0).start()
-    config = LocalConfig(
-        home=root / "home",
-        postgres_port=_free_port(),
-        redis_port=_free_port(),
-        checkout_port=_free_port(),
-        inventory_port=_free_port(),
-        payment_port=_free_port(),
-        provider_port=_free_port(),
-        environment="bench",
-        **{"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint},
-    )
+    config = isolated_config(root / "home", receiver.endpoint, "bench")
     os.environ["TELEMETRY_ENABLED"] = "true" if telemetry else "false"
     stack = LocalStack(config, report=lambda _: None)
     timings: list[float] = []

@@ -40,7 +40,11 @@ def migrated_database(postgres: object) -> str:
     from wayfinder_common import migrations
 
     url: str = postgres.url  # type: ignore[attr-defined]
-    for folder, schema in ((CHECKOUT, "checkout"), (INVENTORY, "inventory"), (PAYMENT, "payment"),
-                           (INVOICE, "invoice")):
+    for folder, schema in (
+        (CHECKOUT, "checkout"),
+        (INVENTORY, "inventory"),
+        (PAYMENT, "payment"),
+        (INVOICE, "invoice"),
+    ):
         migrations.upgrade(url, Path(folder), schema)
     return url

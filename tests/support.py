@@ -1,11 +1,14 @@
-"""Test helpers: free ports, polling with a deadline, and a running shop for end-to-end tests."""
+"""Test helpers: free ports (from local mode), polling with a deadline, the shop's metric names."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
 from typing import TypeVar
+
+from wayfinder.local.config import free_port
+
+__all__ = ["SHOP_METRICS", "free_port", "poll_until"]
 
 T = TypeVar("T")
 
@@ -22,12 +25,6 @@ SHOP_METRICS = (
     "invoice.jobs.in_flight",
     "outbox.pending",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def poll_until(check: Callable[[], T | None], description: str, timeout_s: float = 30.0) -> T:

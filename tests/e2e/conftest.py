@@ -6,13 +6,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import free_port, poll_until
+from tests.support import poll_until
 
 EMAIL = "e2e.customer+private@example.org"
 CARD_TOKEN = "tok_e2e_visa_4242"
@@ -92,7 +91,7 @@ class Shop:
 
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    from wayfinder.local.config import LocalConfig
+    from wayfinder.local.config import isolated_config
     from wayfinder.local.stack import LocalStack
     from wayfinder.store.db import TelemetryStore
     from wayfinder.store.server import OTLPReceiver
@@ -100,18 +99,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     root = tmp_path_factory.mktemp("shop")
     store = TelemetryStore(root / "telemetry.db")
     receiver = OTLPReceiver(store, port=0).start()
-    config = LocalConfig(
-        home=Path(root / "home"),
-        postgres_port=free_port(),
-        redis_port=free_port(),
-        checkout_port=free_port(),
-        inventory_port=free_port(),
-        payment_port=free_port(),
-        provider_port=free_port(),
-        environment="test",
-        span_export_delay_ms=200,
-        metric_export_interval_ms=500,
-        **{"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint},
+    config = isolated_config(
+        root / "home", receiver.endpoint, "test", span_export_delay_ms=200, metric_export_interval_ms=500
     )
     stack = LocalStack(config, report=lambda _: None)
     try:

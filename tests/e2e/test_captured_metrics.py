@@ -12,23 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Shop
-from tests.support import poll_until
+from tests.support import SHOP_METRICS, poll_until
 
 CAPTURE = Path(__file__).resolve().parents[2] / "telemetry" / "captured" / "metrics.json"
 # Every metric the shop defines; each must be seen before the comparison is meaningful.
-EXPECTED = {
-    "checkout.request.duration",
-    "payment.provider.request.duration",
-    "payment.provider.retries",
-    "payment.authorizations",
-    "invoice.create.duration",
-    "invoice.create.failures",
-    "invoice.job.lag",
-    "invoice.jobs.in_flight",
-    "outbox.pending",
-    "http.server.request.duration",
-    "http.client.request.duration",
-}
+EXPECTED = {*SHOP_METRICS, "http.server.request.duration", "http.client.request.duration"}
 
 
 def _exercise_every_metric(shop: Shop) -> None:

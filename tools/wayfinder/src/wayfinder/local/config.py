@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,3 +64,22 @@ class LocalConfig(BaseSettings):
     @property
     def checkout_url(self) -> str:
         return f"http://127.0.0.1:{self.checkout_port}"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def isolated_config(home: Path, otlp_endpoint: str, environment: str, **overrides: Any) -> LocalConfig:
+    """Local mode on free ports under `home`, exporting to `otlp_endpoint` (tests, benchmarks)."""
+    ports = {
+        f"{name}_port": free_port()
+        for name in ("postgres", "redis", "checkout", "inventory", "payment", "provider")
+    }
+    # The endpoint field is set by its env alias; model_validate takes both kinds of key.
+    settings: dict[str, Any] = {"home": home, "environment": environment, **ports, **overrides}
+    settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
+    return LocalConfig.model_validate(settings)

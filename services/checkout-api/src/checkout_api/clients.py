@@ -86,3 +86,6 @@ class PaymentClient:
             "card_token": card_token,
         }
         return _call(self._http, "POST", "/authorizations", "payment_unavailable", json=body).json()
+
+    def void(self, order_id: str) -> None:
+        _call(self._http, "POST", f"/authorizations/{order_id}/void", "payment_unavailable")

@@ -21,6 +21,12 @@ from wayfinder_common.errors import Conflict
 
 from checkout_api.models import IdempotencyKey
 
+ABANDONED = {
+    "error": "checkout_abandoned",
+    "message": "this checkout was abandoned and its stock and payment hold released; "
+    "place the order again with a new Idempotency-Key",
+}
+
 
 @dataclass(frozen=True)
 class Replay:
@@ -61,6 +67,8 @@ def claim(session: Session, key: str, body_hash: str, takeover_after_s: float) -
             )
         if row.state == "completed" and row.response_status is not None:
             return Replay(row.response_status, row.response_body or {})
+        if row.state in ("abandoning", "abandoned"):
+            return Replay(409, ABANDONED)
         if row.attempt_id == attempt_id:
             return Claimed(row.order_id, attempt_id)
         # Ages on the database's clock, the one that stamped updated_at.

@@ -15,6 +15,7 @@ from wayfinder_common.metrics import LATENCY_BUCKETS_S
 from wayfinder_common.runner import serve_http
 from wayfinder_common.web import create_app
 
+from checkout_api import sweeper
 from checkout_api.api import router
 from checkout_api.clients import InventoryClient, PaymentClient
 from checkout_api.models import SCHEMA
@@ -67,7 +68,14 @@ def build_app() -> FastAPI:
             httpx.Client(base_url=settings.payment_url, timeout=settings.payment_timeout_s) as pay,
         ):
             app.state.clients = Clients(InventoryClient(inv), PaymentClient(pay))
+            stop_sweeper = sweeper.start(
+                app.state.session_factory,
+                app.state.clients,
+                settings.abandon_after_s,
+                settings.sweep_interval_s,
+            )
             yield
+            stop_sweeper.set()
 
     app = create_app(settings, title="checkout-api", lifespan=lifespan, database=True)
     app.state.settings = settings

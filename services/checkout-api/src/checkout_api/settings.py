@@ -18,3 +18,7 @@ class Settings(ServiceSettings):
     # An in-progress idempotency key older than this belongs to a request that died mid-way;
     # a retry may take it over (inventory and payment are idempotent per order, so it is safe).
     idempotency_takeover_s: float = 30.0
+    # A checkout neither confirmed nor retried for this long is abandoned by the sweeper: its
+    # stock goes back and its payment hold is voided, so nothing stays held for nobody.
+    abandon_after_s: float = 120.0
+    sweep_interval_s: float = 10.0

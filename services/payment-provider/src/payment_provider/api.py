@@ -45,6 +45,14 @@ async def authorize(
     return JSONResponse(answer.model_dump(), status_code=200 if answer.status == "approved" else 402)
 
 
+@router.post("/authorizations/{authorization_id}/void")
+async def void(authorization_id: str, request: Request) -> JSONResponse:
+    """Void (release) an authorization hold; idempotent, 404 for an unknown authorization."""
+    if not await _provider(request).void(authorization_id):
+        return JSONResponse({"error": "not_found", "message": "no such authorization"}, status_code=404)
+    return JSONResponse({"authorization_id": authorization_id, "status": "voided"})
+
+
 @router.post("/invoices", response_model=InvoiceOut, status_code=201)
 async def create_invoice(
     body: InvoiceRequest, request: Request, idempotency_key: IdempotencyKey

@@ -15,7 +15,7 @@ class AuthorizationRequest(BaseModel):
 
 class AuthorizationOut(BaseModel):
     authorization_id: str
-    status: str  # approved | declined
+    status: str  # approved | declined | voided
     decline_code: str | None = None
 
 

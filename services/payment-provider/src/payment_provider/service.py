@@ -85,6 +85,17 @@ class Provider:
             span.set_attribute("provider.decision", _decision(answer))
             return answer
 
+    async def void(self, authorization_id: str) -> bool:
+        """Release a hold; voiding twice is fine. False when the authorization is unknown."""
+        with tracer.start_as_current_span("provider.void") as span, self._lock:
+            for key, answer in self._authorizations.items():
+                if answer.authorization_id == authorization_id:
+                    self._authorizations[key] = answer.model_copy(update={"status": "voided"})
+                    span.set_attribute("provider.decision", "approved")
+                    return True
+            span.set_attribute("provider.decision", "declined")
+            return False
+
     async def create_invoice(self, order_id: str, idempotency_key: str) -> InvoiceOut | Refusal:
         with tracer.start_as_current_span("provider.invoice") as span:
             with self._lock:

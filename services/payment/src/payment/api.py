@@ -26,3 +26,10 @@ ProviderDep = Annotated[ProviderClient, Depends(_provider)]
 def authorize(body: AuthorizeRequest, session: SessionDep, provider: ProviderDep) -> AuthorizationOut:
     """Authorize an order's payment (402 payment_declined, 503 payment_provider_unavailable)."""
     return service.authorize(session, provider, body)
+
+
+@router.post("/authorizations/{order_id}/void")
+def void(order_id: str, session: SessionDep, provider: ProviderDep) -> dict[str, str]:
+    """Void an abandoned order's authorization (idempotent; blocks a late authorize)."""
+    service.void(session, provider, order_id)
+    return {"order_id": order_id, "status": "voided"}

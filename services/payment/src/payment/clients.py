@@ -106,6 +106,17 @@ class ProviderClient:
             self._sleep(delay)
         raise ProviderUnavailable(reason, self._policy.max_attempts)
 
+    def void(self, authorization_id: str) -> None:
+        """Release a hold at the provider; one attempt (the caller's sweeper retries later)."""
+        try:
+            response = self._http.post(
+                f"/v1/authorizations/{authorization_id}/void", timeout=self._policy.attempt_timeout_s
+            )
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailable("connect_error", 1) from exc
+        if response.status_code not in (200, 404):  # 404: the provider never held it
+            raise ProviderUnavailable("unavailable", 1)
+
     def _attempt(
         self, key: str, body: dict[str, object], region: str, attempt: int, deadline: float
     ) -> ProviderAnswer | tuple[RetryReason, float | None]:

@@ -19,7 +19,7 @@ class Authorization(Base):
     account_id: Mapped[str] = mapped_column(String(36))
     region: Mapped[str] = mapped_column(String(16))
     amount_cents: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))  # pending | authorized | declined | failed
+    status: Mapped[str] = mapped_column(String(16))  # pending | authorized | declined | failed | voided
     provider_authorization_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decline_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

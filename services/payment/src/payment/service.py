@@ -6,7 +6,7 @@ import logging
 
 from opentelemetry import metrics, trace
 from sqlalchemy.orm import Session
-from wayfinder_common.errors import DependencyUnavailable, PaymentDeclined
+from wayfinder_common.errors import Conflict, DependencyUnavailable, PaymentDeclined
 from wayfinder_common.telemetry import business_span
 
 from payment.clients import ProviderClient, ProviderUnavailable
@@ -52,6 +52,13 @@ def authorize(session: Session, provider: ProviderClient, request: AuthorizeRequ
             ) from exc
         status = "authorized" if answer.approved else "declined"
         row = _finish(session, request.order_id, status, answer.authorization_id, answer.decline_code)
+        if row.status == "voided":
+            if answer.approved and answer.authorization_id:
+                try:
+                    provider.void(answer.authorization_id)
+                except ProviderUnavailable:
+                    log.error("could not void a late hold", extra={"order.id": request.order_id})
+            raise Conflict("this order's payment was voided", code="authorization_voided")
         span.set_attribute("payment.outcome", _outcome(status))
         authorizations.add(1, {"region": request.region, "payment.outcome": _outcome(status)})
         log.info(
@@ -66,10 +73,33 @@ def authorize(session: Session, provider: ProviderClient, request: AuthorizeRequ
         return _settled(row)
 
 
+def void(session: Session, provider: ProviderClient, order_id: str) -> None:
+    """Release an abandoned order's hold (idempotent); a void before any authorize blocks it."""
+    with business_span(tracer, "payment.void", **{"order.id": order_id}), session.begin():
+        row = session.get(Authorization, order_id, with_for_update=True)
+        if row is None:
+            # A tombstone: an authorize arriving late for this order must not place a hold.
+            session.add(
+                Authorization(order_id=order_id, account_id="", region="", amount_cents=0, status="voided")
+            )
+            return
+        if row.status == "authorized" and row.provider_authorization_id:
+            try:
+                provider.void(row.provider_authorization_id)
+            except ProviderUnavailable as exc:
+                raise DependencyUnavailable(
+                    "the payment provider is unavailable", code="payment_provider_unavailable"
+                ) from exc
+        row.status = "voided"
+    log.info("authorization voided", extra={"order.id": order_id})
+
+
 def _claim(session: Session, request: AuthorizeRequest) -> Authorization | None:
     """Return a settled row to replay, or record a pending attempt and return None."""
     with session.begin():
         row = session.get(Authorization, request.order_id, with_for_update=True)
+        if row is not None and row.status == "voided":
+            raise Conflict("this order's payment was voided", code="authorization_voided")
         if row is not None and row.status in ("authorized", "declined"):
             return row
         if row is None:
@@ -93,6 +123,8 @@ def _finish(
     with session.begin():
         row = session.get(Authorization, order_id, with_for_update=True)
         assert row is not None, "claimed rows are never deleted"
+        if row.status == "voided":
+            return row  # voided while the provider answered: the caller releases the new hold
         row.status = status
         row.provider_authorization_id = authorization_id
         row.decline_code = decline

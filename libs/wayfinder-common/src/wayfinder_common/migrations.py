@@ -22,18 +22,21 @@ def upgrade(database_url: str, migrations_dir: Path, schema: str) -> None:
     command.upgrade(config, "head")
 
 
-def run_env(context: object) -> None:
-    """The body of every service's migrations/env.py (online mode only: we never emit SQL files)."""
-    from alembic import context as alembic_context
+def run_env() -> None:
+    """The body of every service's migrations/env.py (online mode only: we never emit SQL files).
 
-    ctx = context if context is not None else alembic_context
-    config = ctx.config  # type: ignore[attr-defined]
+    alembic's `context` proxy is only usable while alembic runs an env.py, hence the late import.
+    """
+    from alembic import context
+
+    config = context.config
     schema = config.attributes["schema"]
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("run migrations through wayfinder_common.migrations.upgrade()")
+    engine = create_engine(url)
     with engine.connect() as connection:
-        ctx.configure(  # type: ignore[attr-defined]
-            connection=connection, version_table_schema=schema, include_schemas=True
-        )
-        with ctx.begin_transaction():  # type: ignore[attr-defined]
-            ctx.run_migrations()  # type: ignore[attr-defined]
+        context.configure(connection=connection, version_table_schema=schema, include_schemas=True)
+        with context.begin_transaction():
+            context.run_migrations()
     engine.dispose()

@@ -1,6 +1,5 @@
 """Alembic environment for checkout-api's schema."""
 
-from alembic import context
 from wayfinder_common.migrations import run_env
 
-run_env(context)
+run_env()

@@ -2,14 +2,19 @@
 
 Services only know these knobs; which knob a failure scenario turns, and when, is data in
 scenarios/. A scope is a bounded string such as "authorize:eu-west".
+
+Any HTTP service can also carry route hooks (`FAULT_HOOKS=true`, off by default): scope
+"route:<handler name>" delays or crashes that route's handler, the way a bug would.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
+from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 
@@ -23,6 +28,11 @@ class Fault(BaseModel):
     retry_after_s: int = Field(default=1, ge=0, le=600)
     timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # hang past any sane client timeout
     decline_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # business "no" (card declined)
+    crash_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # route hooks: an unexpected exception
+
+
+class InjectedCrash(RuntimeError):
+    """What a route hook raises for `crash_rate`: stands in for a bug, so it is handled as one."""
 
 
 class FaultBook:
@@ -82,3 +92,19 @@ def fault_router(book: FaultBook) -> APIRouter:
         return book.snapshot()
 
     return router
+
+
+def route_fault_hook(book: FaultBook) -> Callable[[Request], Awaitable[None]]:
+    """A dependency run inside every route: scope "route:<handler name>" slows or crashes it."""
+
+    async def hook(request: Request) -> None:
+        route = request.scope.get("route")
+        scope = f"route:{getattr(route, 'name', 'unknown')}"
+        fault = book.get(scope)
+        delay = book.delay_s(fault)
+        if delay:
+            await asyncio.sleep(delay)
+        if book.roll(fault.crash_rate):
+            raise InjectedCrash(f"fault hook {scope} crashed the handler")
+
+    return hook

@@ -1,4 +1,9 @@
-"""The FastAPI pieces every HTTP service shares: app factory, error handlers, health, traceresponse."""
+"""The FastAPI pieces every HTTP service shares: app factory, error handlers, health, traceresponse.
+
+Every request's outcome is decided here, once: the error handlers settle it (status, `error`
+code, span status) on `request.state.outcome`, and a service's own metrics read it with
+`request_outcome` instead of deciding again.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from wayfinder_common.db import is_database_unavailable, make_engine, make_session_factory, ping
-from wayfinder_common.errors import DependencyUnavailable, WayfinderError, error_body
+from wayfinder_common.errors import DependencyUnavailable, Outcome, WayfinderError, error_body
+from wayfinder_common.faults import FaultBook, fault_router, route_fault_hook
 from wayfinder_common.settings import ServiceSettings
-from wayfinder_common.telemetry import current_trace_id, record_error, setup_telemetry, shutdown_telemetry
+from wayfinder_common.telemetry import current_trace_id, mark_outcome, setup_telemetry, shutdown_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +61,21 @@ def create_app(
                 engine.dispose()
             shutdown_telemetry()
 
-    app = FastAPI(title=title, version=settings.service_version, lifespan=_lifespan)
+    hooks = FaultBook() if settings.fault_hooks else None
+    app = FastAPI(
+        title=title,
+        version=settings.service_version,
+        lifespan=_lifespan,
+        # An app-level dependency runs inside each route, after routing: what a crash there does
+        # to the route's metrics and spans is what a real bug in the handler would do.
+        dependencies=[Depends(route_fault_hook(hooks))] if hooks is not None else None,
+    )
+    if hooks is not None:
+        app.include_router(fault_router(hooks))
     install_error_handlers(app)
+    # Starlette nests later middleware outside earlier ones: crashes become a settled 500 first,
+    # inside traceresponse and inside every middleware a service adds (its metrics see the 500).
+    app.middleware("http")(_settle_unexpected)
     app.middleware("http")(_traceresponse)
 
     @app.get("/healthz", include_in_schema=False)
@@ -102,13 +121,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(WayfinderError)
     async def _domain_error(request: Request, exc: WayfinderError) -> JSONResponse:
-        _mark_server_span(exc.code, exc.status)
+        outcome = settle(request, Outcome.of_error(exc))
         headers = {}
         if isinstance(exc, DependencyUnavailable):
             headers["Retry-After"] = str(exc.retry_after_s)
         return JSONResponse(
-            error_body(exc.code, exc.message, exc.details, current_trace_id()),
-            status_code=exc.status,
+            error_body(outcome.code, exc.message, exc.details, current_trace_id()),
+            status_code=outcome.status,
             headers=headers,
         )
 
@@ -118,40 +137,56 @@ def install_error_handlers(app: FastAPI) -> None:
         details = [
             {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()
         ]
-        _mark_server_span("validation_failed", 422)
+        outcome = settle(request, Outcome(422, "validation_failed"))
         return JSONResponse(
-            error_body("validation_failed", "the request is not valid", details, current_trace_id()),
-            status_code=422,
+            error_body(outcome.code, "the request is not valid", details, current_trace_id()),
+            status_code=outcome.status,
         )
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)
     async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         if not is_database_unavailable(exc):
-            return await _unexpected(request, exc)
+            return unexpected_error(request, exc)
         log.warning("database unavailable", extra={"error.type": "database_unavailable"})
         return await _domain_error(
             request, DependencyUnavailable("the database is unavailable", code="database_unavailable")
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"error.type": type(exc).__name__})
-        record_error(trace.get_current_span(), "internal_error", exc)
-        return JSONResponse(
-            error_body("internal_error", "unexpected error", None, current_trace_id()),
-            status_code=500,
-        )
+    # Starlette runs an `Exception` handler in its outermost middleware, outside every middleware
+    # a service adds: `_settle_unexpected` answers crashes first; this only sees a middleware's own.
+    app.exception_handler(Exception)(unexpected_error)
 
 
-def _mark_server_span(code: str, status: int) -> None:
-    # Semantic conventions: a 4xx is the caller's failure, so the server span stays UNSET and
-    # only carries error.type; a 5xx is ours and marks the span ERROR (tail sampling keeps it).
-    span = trace.get_current_span()
-    if status >= 500:
-        record_error(span, code)
-    elif span.is_recording():
-        span.set_attribute("error.type", code)
+def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """A crash: logged with its stack, a 500 `internal_error`, the exception on the server span."""
+    log.exception("unhandled error", extra={"error.type": type(exc).__name__})
+    outcome = settle(request, Outcome.unexpected(), exc)
+    return JSONResponse(
+        error_body(outcome.code, "unexpected error", None, current_trace_id()), status_code=outcome.status
+    )
+
+
+def settle(request: Request, outcome: Outcome, exc: BaseException | None = None) -> Outcome:
+    """Decide this request's outcome: kept for every reader, put on the server span once."""
+    request.state.outcome = outcome
+    mark_outcome(trace.get_current_span(), outcome, exc)
+    return outcome
+
+
+def request_outcome(request: Request, response: Response) -> Outcome:
+    """The outcome the handlers settled; a response none of them touched is a plain success."""
+    settled: Outcome | None = getattr(request.state, "outcome", None)
+    return settled if settled is not None else Outcome.of_status(response.status_code)
+
+
+async def _settle_unexpected(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    try:
+        return await call_next(request)
+    except Exception as exc:
+        return unexpected_error(request, exc)
 
 
 def _session(request: Request) -> Iterator[Session]:

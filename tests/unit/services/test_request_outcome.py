@@ -125,7 +125,8 @@ def test_a_business_span_leaves_a_decline_unset_and_a_dependency_failure_error(
 
 
 @pytest.mark.parametrize(
-    ("value", "on"), [("true", False), ("TRUE", False), (" True ", False), ("false", True), ("", True), ("1", True)]
+    ("value", "on"),
+    [("true", False), ("TRUE", False), (" True ", False), ("false", True), ("", True), ("1", True)],
 )
 def test_otel_sdk_disabled_follows_the_spec(monkeypatch: pytest.MonkeyPatch, value: str, on: bool) -> None:
     # The OTel environment spec: only "true" (any case) disables; anything else leaves the SDK on.

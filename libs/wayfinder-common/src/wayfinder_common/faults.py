@@ -4,17 +4,16 @@ Services only know these knobs; which knob a failure scenario turns, and when, i
 scenarios/. A scope is a bounded string such as "authorize:eu-west".
 
 Any HTTP service can also carry route hooks (`FAULT_HOOKS=true`, off by default): scope
-"route:<handler name>" delays or crashes that route's handler, the way a bug would.
+"route:<handler name>" with `crash_rate` turns that route's answer into a crash, as a bug would.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
 import threading
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 
@@ -94,17 +93,22 @@ def fault_router(book: FaultBook) -> APIRouter:
     return router
 
 
-def route_fault_hook(book: FaultBook) -> Callable[[Request], Awaitable[None]]:
-    """A dependency run inside every route: scope "route:<handler name>" slows or crashes it."""
+def route_fault_middleware(
+    book: FaultBook,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """HTTP middleware: scope "route:<handler name>" throws away the handler's answer and crashes.
 
-    async def hook(request: Request) -> None:
+    The crash comes after the handler ran, like a bug in the response path: the request carries
+    everything the handler learnt (its route, its labels) into the 500, as a real bug would.
+    """
+
+    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
         route = request.scope.get("route")
-        scope = f"route:{getattr(route, 'name', 'unknown')}"
-        fault = book.get(scope)
-        delay = book.delay_s(fault)
-        if delay:
-            await asyncio.sleep(delay)
-        if book.roll(fault.crash_rate):
-            raise InjectedCrash(f"fault hook {scope} crashed the handler")
+        if route is not None:
+            scope = f"route:{getattr(route, 'name', 'unknown')}"
+            if book.roll(book.get(scope).crash_rate):
+                raise InjectedCrash(f"fault hook {scope} crashed the handler")
+        return response
 
-    return hook
+    return middleware

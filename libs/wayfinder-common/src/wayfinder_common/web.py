@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wayfinder_common.db import is_database_unavailable, make_engine, make_session_factory, ping
 from wayfinder_common.errors import DependencyUnavailable, Outcome, WayfinderError, error_body
-from wayfinder_common.faults import FaultBook, fault_router, route_fault_hook
+from wayfinder_common.faults import FaultBook, fault_router, route_fault_middleware
 from wayfinder_common.settings import ServiceSettings
 from wayfinder_common.telemetry import current_trace_id, mark_outcome, setup_telemetry, shutdown_telemetry
 
@@ -61,20 +61,14 @@ def create_app(
                 engine.dispose()
             shutdown_telemetry()
 
-    hooks = FaultBook() if settings.fault_hooks else None
-    app = FastAPI(
-        title=title,
-        version=settings.service_version,
-        lifespan=_lifespan,
-        # An app-level dependency runs inside each route, after routing: what a crash there does
-        # to the route's metrics and spans is what a real bug in the handler would do.
-        dependencies=[Depends(route_fault_hook(hooks))] if hooks is not None else None,
-    )
-    if hooks is not None:
-        app.include_router(fault_router(hooks))
+    app = FastAPI(title=title, version=settings.service_version, lifespan=_lifespan)
     install_error_handlers(app)
     # Starlette nests later middleware outside earlier ones: crashes become a settled 500 first,
     # inside traceresponse and inside every middleware a service adds (its metrics see the 500).
+    if settings.fault_hooks:
+        hooks = FaultBook()
+        app.include_router(fault_router(hooks))
+        app.middleware("http")(route_fault_middleware(hooks))
     app.middleware("http")(_settle_unexpected)
     app.middleware("http")(_traceresponse)
 

@@ -36,6 +36,10 @@ class LocalConfig(BaseSettings):
     payment_port: int = 8082
     provider_port: int = 8083
     environment: str = "local"
+    # The local Prometheus (web UI and HTTP API) that evaluates prometheus/rules/*.yml.
+    prometheus_port: int = 9090
+    # WAYFINDER_OTLP_FORWARD: an OTLP/HTTP base URL that also gets everything the store receives.
+    otlp_forward: str | None = None
     # Short so `wayfinder checkout` can show the trace a moment after the order.
     span_export_delay_ms: int = 300
     metric_export_interval_ms: int = 5000

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from wayfinder.store.db import TelemetryStore
+from wayfinder.store.forward import OTLPForwarder
 from wayfinder.store.server import OTLPReceiver
 
 
@@ -24,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", default="wayfinder-telemetry.db", help="SQLite file to write")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=4318, help="port (0 picks a free one)")
+    parser.add_argument(
+        "--forward",
+        default=None,
+        metavar="URL",
+        help="also send every accepted export to this OTLP/HTTP base URL (WAYFINDER_OTLP_FORWARD)",
+    )
     return parser
 
 
@@ -37,9 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Installed before the socket opens, so a SIGTERM right after start-up is not fatal.
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    with TelemetryStore(args.db) as store, OTLPReceiver(store, args.host, args.port) as receiver:
+    forwarder = OTLPForwarder(args.forward) if args.forward else None
+    with TelemetryStore(args.db) as store, OTLPReceiver(store, args.host, args.port, forwarder) as receiver:
         # One line for humans and for scripts that parse the chosen port.
         print(f"wayfinder store: OTLP/HTTP on {receiver.endpoint} -> {args.db}", flush=True)
+        if forwarder is not None:
+            print(f"wayfinder store: forwarding every export to {forwarder.endpoint}", flush=True)
         stop.wait()
     return 0
 

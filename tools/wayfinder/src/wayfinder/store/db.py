@@ -140,6 +140,19 @@ class TelemetryStore:
         )
         return self._select(METRIC_POINTS, where, "time_unix_nano, rowid")
 
+    def metric_points_after(
+        self, row_id: int, since_unix_nano: int | None = None
+    ) -> tuple[int, list[MetricPoint]]:
+        """Metric points stored after row `row_id` (and not older than `since_unix_nano`),
+        in arrival order, with the last row id read: what a reader polling for new points needs."""
+        where = Where().clause("rowid > ?", [row_id]).at_least("time_unix_nano", since_unix_nano)
+        columns = ", ".join(METRIC_POINTS.columns)
+        rows = self._rows(
+            f"SELECT rowid, {columns} FROM metric_points{where.sql} ORDER BY rowid", where.params
+        )
+        last = rows[-1][0] if rows else row_id
+        return last, [METRIC_POINTS.from_row(row[1:]) for row in rows]
+
     def metric_names(self) -> list[str]:
         return [row[0] for row in self._rows("SELECT DISTINCT name FROM metric_points ORDER BY name")]
 

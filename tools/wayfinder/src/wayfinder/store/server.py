@@ -5,6 +5,8 @@ like a collector does (empty Export*ServiceResponse in the request's encoding) a
 connections alive, because the SDK exporters reuse one connection for every export.
 An export is answered only once its rows are committed: when a service exits on SIGTERM,
 its last flush is in the store by the time the service's process is gone.
+GET /metrics serves the stored metrics as OpenMetrics (wayfinder.store.exposition) for local
+mode's Prometheus; a forwarder, when given, gets every accepted export (wayfinder.store.forward).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from wayfinder.store import otlp
+from wayfinder.store import openmetrics, otlp
 from wayfinder.store.db import TelemetryStore
+from wayfinder.store.exposition import Exposition
+from wayfinder.store.forward import OTLPForwarder
 from wayfinder.store.http_body import BodyError, decompress, read_body
 
 log = logging.getLogger(__name__)
@@ -38,11 +42,15 @@ class _Server(ThreadingHTTPServer):
     # Every service flushes at once when a test stops them all: do not refuse connections.
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], store: TelemetryStore) -> None:
+    def __init__(
+        self, address: tuple[str, int], store: TelemetryStore, forwarder: OTLPForwarder | None
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
         self.store = store
+        self.exposition = Exposition(store)
+        self.forwarder = forwarder
         self.idle = threading.Condition()
         self.in_progress = 0
         self.connections: set[socket.socket] = set()
@@ -80,9 +88,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
-        """Health check for scripts that wait for the receiver."""
-        if urlsplit(self.path).path == "/healthz":
+        """Health check for scripts that wait for the receiver; /metrics for Prometheus."""
+        path = urlsplit(self.path).path
+        if path == "/healthz":
             self._reply(200, b"ok", _TEXT)
+        elif path == "/metrics":
+            self._reply(200, self.server.exposition.render().encode(), openmetrics.CONTENT_TYPE)
         else:
             self._reply(404, b"not found", _TEXT)
 
@@ -135,6 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(500, b"internal error storing the export", _TEXT)
         else:
             log.debug("stored %d %s records", stored, signal)
+            if self.server.forwarder is not None:
+                self.server.forwarder.submit(urlsplit(self.path).path, body, dict(self.headers.items()))
             self._reply(200, otlp.empty_response(signal, content_type), content_type)
 
     def _reply(self, status: int, body: bytes, content_type: str, close: bool = False) -> None:
@@ -155,8 +168,15 @@ class _Handler(BaseHTTPRequestHandler):
 class OTLPReceiver:
     """An OTLP/HTTP receiver writing into `store`; port 0 picks a free port."""
 
-    def __init__(self, store: TelemetryStore, host: str = "127.0.0.1", port: int = 4318) -> None:
+    def __init__(
+        self,
+        store: TelemetryStore,
+        host: str = "127.0.0.1",
+        port: int = 4318,
+        forwarder: OTLPForwarder | None = None,
+    ) -> None:
         self.store = store
+        self.forwarder = forwarder
         self.host = host
         self._requested_port = port
         self._server: _Server | None = None
@@ -166,7 +186,7 @@ class OTLPReceiver:
         """Bind and serve from a background thread; returns self."""
         if self._server is not None:
             raise RuntimeError("receiver already started")
-        self._server = _Server((self.host, self._requested_port), self.store)
+        self._server = _Server((self.host, self._requested_port), self.store, self.forwarder)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.1},
@@ -198,6 +218,8 @@ class OTLPReceiver:
         thread.join()
         server.drain(_STOP_GRACE_SECONDS)
         server.server_close()
+        if self.forwarder is not None:
+            self.forwarder.close()
         self._server = self._thread = None
 
     def __enter__(self) -> OTLPReceiver:

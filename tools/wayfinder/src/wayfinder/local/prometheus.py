@@ -85,6 +85,11 @@ class LocalPrometheus:
             ],
         }
 
+    def write_config(self) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text(_HEADER + yaml.safe_dump(self.settings(), sort_keys=False))
+        return self.config_file
+
     def argv(self, binary: Path) -> list[str]:
         return [
             str(binary),
@@ -99,8 +104,7 @@ class LocalPrometheus:
     def start(self, timeout_s: float = 60.0) -> None:
         """Start (or keep) the server and wait until it is ready; MissingPrerequisite if absent."""
         binary = prometheus_server()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.config_file.write_text(_HEADER + yaml.safe_dump(self.settings(), sort_keys=False))
+        self.write_config()
         self.processes.start(ProcessSpec(NAME, self.argv(binary), dict(os.environ)))
         wait_for(self.ready, f"Prometheus on port {self.config.prometheus_port}", timeout_s, self.hint)
 

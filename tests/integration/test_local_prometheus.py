@@ -318,3 +318,16 @@ def test_a_resource_without_instance_id_gets_no_instance_label(running: Running)
         }
     ]
     assert result[0]["value"][1] == "7"
+
+
+def test_a_second_up_reloads_the_running_prometheus_instead_of_starting_another(running: Running) -> None:
+    before = running.prometheus.processes.pid("prometheus")
+    loaded = running.api("status/runtimeinfo")["lastConfigTime"]
+    running.prometheus.start()
+    assert running.prometheus.processes.pid("prometheus") == before
+    info = poll_until(
+        lambda: (i := running.api("status/runtimeinfo"))["lastConfigTime"] != loaded and i,
+        "Prometheus to reload its config after SIGHUP",
+        WAIT_S,
+    )
+    assert info["reloadConfigSuccess"] is True

@@ -15,6 +15,7 @@ kept as written, so a local alert fires minutes after its cause, as in the compo
 from __future__ import annotations
 
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,10 @@ class LocalPrometheus:
         """Start (or keep) the server and wait until it is ready; MissingPrerequisite if absent."""
         binary = prometheus_server()
         self.write_config()
+        running = self.processes.pid(NAME)
+        if running is not None:
+            # Left running by an earlier `up`: SIGHUP makes it re-read the config (ports may differ).
+            os.kill(running, signal.SIGHUP)
         self.processes.start(ProcessSpec(NAME, self.argv(binary), dict(os.environ)))
         wait_for(self.ready, f"Prometheus on port {self.config.prometheus_port}", timeout_s, self.hint)
 

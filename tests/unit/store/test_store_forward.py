@@ -44,10 +44,12 @@ def test_every_export_reaches_the_second_receiver_as_received(
 
         # The local store has it at once; the copy arrives asynchronously.
         assert [s.name for s in local.spans()] == ["checkout.place_order"]
-        wait_for(lambda: forwarded.spans() and forwarded.metric_points(), "the forwarded spans and points")
+        forwarder = receiver.forwarder
+        assert forwarder is not None
+        # Counted once the second receiver answered, which is after it stored the rows.
+        wait_for(lambda: forwarder.stats.forwarded == 2, "both exports forwarded")
         assert forwarded.spans() == local.spans()
         assert forwarded.metric_points() == local.metric_points()
-        assert receiver.forwarder is not None and receiver.forwarder.stats.forwarded == 2
         tracer.shutdown()
         meters.shutdown()
 

@@ -43,6 +43,10 @@ class LocalConfig(BaseSettings):
     # Short so `wayfinder checkout` can show the trace a moment after the order.
     span_export_delay_ms: int = 300
     metric_export_interval_ms: int = 5000
+    # The embedded store's retention (whichever is reached first): a 30-minute drill under
+    # load would otherwise leave gigabytes behind.
+    store_max_age: str = "2h"
+    store_max_size: str = "512MB"
     external_otlp_endpoint: str | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
 
     @property

@@ -110,6 +110,10 @@ class LocalStack:
                         "--port",
                         str(c.store_port),
                         *(["--forward", c.otlp_forward] if c.otlp_forward else []),
+                        "--max-age",
+                        c.store_max_age,
+                        "--max-size",
+                        c.store_max_size,
                     ],
                     dict(os.environ),
                 )
@@ -200,11 +204,29 @@ class LocalStack:
             if pid and name in ports:
                 ready = _http_ok(f"http://127.0.0.1:{ports[name]}/readyz")
                 detail += f", http://127.0.0.1:{ports[name]} {'ready' if ready else 'NOT ready'}"
+            if pid and name == STORE:
+                detail += store_status_text(f"http://127.0.0.1:{self.config.store_port}/status")
             rows.append(ComponentStatus(name, pid is not None, detail))
         if self.config.uses_embedded_store:
             installed, running, detail = local_prometheus.status_detail(self.config, self.processes)
             rows.append(ComponentStatus(local_prometheus.NAME, running, detail, required=installed))
         return rows
+
+
+def store_status_text(url: str) -> str:
+    """The store's size against its bound and refused exports, as a status suffix."""
+    try:
+        status = httpx.get(url, timeout=1.0).json()
+    except (httpx.HTTPError, ValueError):
+        return ", status unavailable"
+    text = ""
+    if status.get("used_bytes") is not None and status.get("max_bytes"):
+        text += f", {status['used_bytes'] / 2**20:.0f} of {status['max_bytes'] / 2**20:.0f} MB"
+    if status.get("over_bound"):
+        text += f", OVER ITS SIZE BOUND ({status.get('over_bound_reason') or 'pruning'})"
+    if status.get("exports_refused"):
+        text += f", {status['exports_refused']} exports refused (busy: exporters retry)"
+    return text
 
 
 def _http_ok(url: str) -> bool:

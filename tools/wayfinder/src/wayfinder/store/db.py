@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +24,20 @@ from wayfinder.store.decode import Record, decode, records_of
 from wayfinder.store.encode import logs_request, metrics_request, spans_request
 from wayfinder.store.model import LogRecordRow, MetricPoint, SpanRecord
 from wayfinder.store.query import Where, attribute_match
-from wayfinder.store.schema import LOGS, METRIC_POINTS, SCHEMA, SPANS, TABLES, Table
+from wayfinder.store.schema import (
+    LOGS,
+    METRIC_POINTS,
+    REQUESTS_TIME,
+    REQUESTS_TIME_INDEX,
+    SCHEMA,
+    SPANS,
+    TABLES,
+    Table,
+)
+
+
+class StoreBusy(RuntimeError):
+    """The store could not take a write within its deadline: the exporter should retry later."""
 
 
 class TelemetryStore:
@@ -36,10 +50,20 @@ class TelemetryStore:
         self._db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
         with self._lock:
             if self.path != ":memory:":
+                # Before the first table exists (no effect on older files): pages that
+                # retention frees can be handed back to the file system.
+                self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
                 self._db.execute("PRAGMA journal_mode=WAL")
                 # NORMAL is durable against a crash of this process, which is what matters here.
                 self._db.execute("PRAGMA synchronous=NORMAL")
+                # The WAL file is truncated back to this after a checkpoint instead of
+                # keeping its largest size for ever.
+                self._db.execute("PRAGMA journal_size_limit=67108864")
             self._db.executescript(SCHEMA)
+            columns = [row[1] for row in self._db.execute("PRAGMA table_info(requests)")]
+            if "time_unix_nano" not in columns:
+                self._db.execute(REQUESTS_TIME)
+            self._db.execute(REQUESTS_TIME_INDEX)
 
     @classmethod
     def from_capture(cls, path: str | Path) -> TelemetryStore:
@@ -60,10 +84,13 @@ class TelemetryStore:
 
     # -- writing -------------------------------------------------------------------------
 
-    def ingest(self, signal: str, payload: bytes, content_type: str) -> int:
-        """Store one (decompressed) export request body; returns the number of records."""
+    def ingest(self, signal: str, payload: bytes, content_type: str, wait_s: float | None = None) -> int:
+        """Store one (decompressed) export request body; returns the number of records.
+
+        With `wait_s`, raise StoreBusy instead of queueing longer than that for the store.
+        """
         decoded = decode(signal, payload, content_type)
-        return self._write(signal, decoded.message, decoded.records)
+        return self._write(signal, decoded.message, decoded.records, wait_s)
 
     def add_spans(self, spans: Iterable[SpanRecord]) -> None:
         records = list(spans)
@@ -80,16 +107,40 @@ class TelemetryStore:
     def _add_message(self, signal: str, message: Message) -> int:
         return self._write(signal, message, records_of(signal, message))
 
-    def _write(self, signal: str, message: Message, records: Sequence[Record]) -> int:
+    def _write(
+        self, signal: str, message: Message, records: Sequence[Record], wait_s: float | None = None
+    ) -> int:
         if not records:
             return 0
         table: Table[Any] = TABLES[signal]
         payload = message.SerializeToString()
         rows = [table.to_row(record) for record in records]
-        with self._lock, self._db:
-            self._db.execute("INSERT INTO requests (signal, payload) VALUES (?, ?)", (signal, payload))
-            self._db.executemany(table.insert_sql, rows)
+        if not self._lock.acquire(timeout=-1 if wait_s is None else wait_s):
+            raise StoreBusy(f"the store stayed busy for {wait_s:.1f}s")
+        try:
+            with self._db:
+                self._db.execute(
+                    "INSERT INTO requests (signal, payload, time_unix_nano) VALUES (?, ?, ?)",
+                    (signal, payload, _newest_time(records)),
+                )
+                self._db.executemany(table.insert_sql, rows)
+        finally:
+            self._lock.release()
         return len(records)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One short write transaction (retention's batches); returns the rows it changed."""
+        with self._lock, self._db:
+            return self._db.execute(sql, params).rowcount
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query (retention and status read through this)."""
+        return self._rows(sql, params)
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row, or None."""
+        rows = self._rows(sql, params)
+        return rows[0][0] if rows else None
 
     # -- reading -------------------------------------------------------------------------
 
@@ -223,3 +274,12 @@ class TelemetryStore:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _newest_time(records: Sequence[Record]) -> int:
+    """The newest record's timestamp, never later than now (a skewed clock must not pin it)."""
+    times: list[int] = [
+        int(getattr(record, "end_unix_nano", None) or getattr(record, "time_unix_nano", 0) or 0)
+        for record in records
+    ]
+    return min(max(times, default=0) or time.time_ns(), time.time_ns())

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -237,6 +237,58 @@ class TelemetryStore:
         )
         return rows[0][0] if rows else None
 
+    # -- streaming (the contract check over a store of any size) ----------------------------
+
+    def newest_unix_nano(self) -> int | None:
+        """The newest timestamp stored: span ends, log and metric point times."""
+        values = [
+            row[0]
+            for sql in (
+                "SELECT MAX(end_unix_nano) FROM spans",
+                "SELECT MAX(time_unix_nano) FROM logs",
+                "SELECT MAX(time_unix_nano) FROM metric_points",
+            )
+            for row in self._rows(sql)
+            if row[0] is not None
+        ]
+        return max(values) if values else None
+
+    def iter_traces(self, chunk: int, since_unix_nano: int | None = None) -> Iterator[list[SpanRecord]]:
+        """Spans in chunks of about `chunk`, never splitting a trace across two chunks."""
+        where = Where().at_least("start_unix_nano", since_unix_nano)
+        rows = self._stream(f"{SPANS.select_sql}{where.sql} ORDER BY trace_id, span_id", where.params)
+        batch: list[SpanRecord] = []
+        for row in rows:
+            span = SPANS.from_row(row)
+            if len(batch) >= chunk and span.trace_id != batch[-1].trace_id:
+                yield batch
+                batch = []
+            batch.append(span)
+        if batch:
+            yield batch
+
+    def iter_logs(self, chunk: int, since_unix_nano: int | None = None) -> Iterator[list[LogRecordRow]]:
+        where = Where().at_least("time_unix_nano", since_unix_nano)
+        yield from _chunked(self._stream(f"{LOGS.select_sql}{where.sql}", where.params), LOGS, chunk)
+
+    def iter_metric_points(
+        self, chunk: int, since_unix_nano: int | None = None
+    ) -> Iterator[list[MetricPoint]]:
+        where = Where().at_least("time_unix_nano", since_unix_nano)
+        sql = f"{METRIC_POINTS.select_sql}{where.sql}"
+        yield from _chunked(self._stream(sql, where.params), METRIC_POINTS, chunk)
+
+    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        # Rows a few hundred at a time: the whole result never sits in memory.
+        with self._lock:
+            cursor = self._db.execute(sql, params)
+        while True:
+            with self._lock:
+                rows = cursor.fetchmany(500)
+            if not rows:
+                return
+            yield from rows
+
     def _select(self, table: Table[Any], where: Where, order_by: str) -> list[Any]:
         rows = self._rows(f"{table.select_sql}{where.sql} ORDER BY {order_by}", where.params)
         return [table.from_row(row) for row in rows]
@@ -283,3 +335,14 @@ def _newest_time(records: Sequence[Record]) -> int:
         for record in records
     ]
     return min(max(times, default=0) or time.time_ns(), time.time_ns())
+
+
+def _chunked(rows: Iterable[tuple[Any, ...]], table: Table[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(table.from_row(row))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

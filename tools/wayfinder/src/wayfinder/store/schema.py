@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from wayfinder.store.model import (
@@ -90,7 +91,7 @@ class Table(Generic[T]):
     loaders: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     insert_verb: str = "INSERT"
 
-    @property
+    @cached_property
     def columns(self) -> list[str]:
         return [f.name for f in fields(self.record)]
 

@@ -31,7 +31,7 @@ from wayfinder.contract.rules_metrics import (
     metric_unregistered,
 )
 from wayfinder.contract.rules_traces import AsyncHopTally, trace_async_context_lost, trace_orphan_span
-from wayfinder.contract.sites import Site, Telemetry, attribute_sites, violation_at
+from wayfinder.contract.sites import Site, Telemetry, violation_at
 
 
 def span_name_unregistered(t: Telemetry, reg: Registry) -> Iterator[Violation]:
@@ -221,10 +221,8 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def _attributes(t: Telemetry) -> Iterator[tuple[Site, str, Any]]:
-    for site in attribute_sites(t):
-        for key, value in site.attributes.items():
-            yield site, key, value
+def _attributes(t: Telemetry) -> list[tuple[Site, str, Any]]:
+    return t.attribute_values
 
 
 def _type_ok(attribute: AttributeDef, value: Any) -> bool:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
-from wayfinder.contract.patterns import safe
+from wayfinder.contract.patterns import safe, texts
 from wayfinder.contract.report import Violation
 from wayfinder.store.model import LogRecordRow, MetricPoint, SpanRecord
 
@@ -38,6 +38,16 @@ class Telemetry:
     @cached_property
     def text_places(self) -> list[tuple[Site, str | None, str, Any]]:
         return list(_text_sites(self))
+
+    @cached_property
+    def attribute_values(self) -> list[tuple[Site, str, Any]]:
+        """(site, key, value) for every attribute: the walk six rules share."""
+        return [(site, key, value) for site in self.sites for key, value in site.attributes.items()]
+
+    @cached_property
+    def text_values(self) -> list[tuple[Site, str | None, str, tuple[str, ...]]]:
+        """Every text place with the strings inside its value, for the three personal-data rules."""
+        return [(site, key, place, tuple(texts(value))) for site, key, place, value in self.text_places]
 
     def counts(self) -> dict[str, int]:
         return {

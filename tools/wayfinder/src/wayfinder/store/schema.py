@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Generic, TypeVar
 
 from wayfinder.store.model import (
@@ -114,10 +114,21 @@ class Table(Generic[T]):
     def from_row(self, row: tuple[Any, ...]) -> T:
         values = dict(zip(self.columns, row, strict=True))
         for column in self.json_columns:
-            values[column] = json.loads(values[column])
+            text = values[column]
+            # Resources, empty event lists and bucket bounds repeat on every row: parse each
+            # distinct text once (the parsed values are shared, and never modified).
+            values[column] = _parsed(text) if column in _REPEATING else json.loads(text)
         for column, load in self.loaders.items():
             values[column] = load(values[column])
         return self.record(**values)
+
+
+_REPEATING = frozenset({"resource", "events", "links", "bucket_bounds"})
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> Any:
+    return json.loads(text)
 
 
 def _to_json(value: Any) -> str:

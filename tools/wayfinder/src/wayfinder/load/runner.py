@@ -98,14 +98,16 @@ def _wait_reporting(runner: LocalRunner, started: float, run_time_s: float, stop
 
 def _report_progress(runner: LocalRunner, started: float) -> None:
     total = runner.stats.total
+    elapsed = time.monotonic() - started
     _emit(
         {
             "event": "progress",
-            "elapsed_s": round(time.monotonic() - started, 1),
+            "elapsed_s": round(elapsed, 1),
             "users": runner.user_count,
             "requests": total.num_requests,
             "failures": total.num_failures,
-            "rps": round(total.current_rps, 2),
+            # Since the start: Locust's current_rps lags by seconds and reads 0 early in a run.
+            "rps": round(total.num_requests / max(elapsed, 0.001), 2),
             "p95_ms": total.get_response_time_percentile(0.95) if total.num_requests else None,
         }
     )

@@ -63,7 +63,7 @@ def test_load_summarizes_the_run_and_its_spans_carry_the_synthetic_marker(shop: 
             if MARKER in span.attributes:
                 found.setdefault((span.service_name, span.name), []).append(span)
         # The baggage crossed every hop: HTTP to payment, the outbox row, the Celery message.
-        return found if ENTRY_SPANS <= set(found) else None
+        return found if set(found) >= ENTRY_SPANS else None
 
     found = poll_until(marked, f"spans marked {MARKER} at {sorted(ENTRY_SPANS)}", timeout_s=60)
     spans = [span for group in found.values() for span in group]

@@ -27,9 +27,11 @@ def _incoming(baggage_value: str | None) -> context.Context:
 
 def test_entry_span_of_synthetic_traffic_is_marked_and_its_children_are_not() -> None:
     tracer, exporter = _tracer()
-    with tracer.start_as_current_span("POST /checkout", context=_incoming("true")):
-        with tracer.start_as_current_span("checkout.place_order"):
-            pass
+    with (
+        tracer.start_as_current_span("POST /checkout", context=_incoming("true")),
+        tracer.start_as_current_span("checkout.place_order"),
+    ):
+        pass
     spans = {s.name: dict(s.attributes or {}) for s in exporter.get_finished_spans()}
     assert spans["POST /checkout"][ATTRIBUTE] == "test"
     assert ATTRIBUTE not in spans["checkout.place_order"]

@@ -26,7 +26,8 @@ def register(sub: Any) -> None:
         description=(
             "Browse, check out (with an Idempotency-Key), look orders up; now and then an impatient "
             "client retries with the same key or a card is declined. Every request carries the "
-            "W3C baggage synthetic=true, so its spans carry user_agent.synthetic.type=test."
+            "W3C baggage synthetic=true: the span where it enters each service carries "
+            "user_agent.synthetic.type=test."
         ),
     )
     load.add_argument("--users", type=options.positive_int, default=4, help="concurrent users (default 4)")

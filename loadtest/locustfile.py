@@ -125,7 +125,7 @@ def _settle(response: Any, expected: Collection[int]) -> bool:
 
 
 class ShopCustomer(HttpUser):
-    """One customer of the shop, in a region and an account tier drawn from the mixes."""
+    """A shop customer; each checkout draws its region and account tier from the mixes."""
 
     def on_start(self) -> None:
         options = self.environment.parsed_options

@@ -36,6 +36,8 @@ PYTHON_SERVICES: dict[str, str] = {
     "outbox-relay": "outbox_relay",
 }
 INFRA_SERVICES = {"postgres", "redis", "otel-collector", "tempo", "prometheus", "loki", "grafana"}
+# Started only on request (`docker compose --profile load ...`): the Locust web UI.
+OPTIONAL_SERVICES = {"loadgen"}
 
 # Labels on every OTLP series: promoted resource attributes (prometheus.yml otlp block) plus the
 # job/instance Prometheus derives from service.namespace/service.name and service.instance.id.

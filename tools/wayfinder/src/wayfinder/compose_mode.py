@@ -16,10 +16,12 @@ from typing import Protocol, TextIO
 COMPOSE_FILE = "docker-compose.yml"
 INFO_TIMEOUT_S = 10.0
 
+# checkout-api as docker-compose.yml publishes it (`wayfinder load` sends its traffic there).
+CHECKOUT_URL = "http://127.0.0.1:8080"
 # What to open once the stack is up; the ports are the ones docker-compose.yml publishes.
 URLS: dict[str, str] = {
     "Grafana (start here)": "http://127.0.0.1:3000",
-    "Checkout API docs": "http://127.0.0.1:8080/docs",
+    "Checkout API docs": f"{CHECKOUT_URL}/docs",
     "Prometheus": "http://127.0.0.1:9090",
 }
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from wayfinder.compose_env import ensure_admin_password
+
 COMPOSE_FILE = "docker-compose.yml"
 INFO_TIMEOUT_S = 10.0
 
@@ -125,6 +127,7 @@ def up(
     if not (project_dir / COMPOSE_FILE).is_file():
         print(f"No {COMPOSE_FILE} in {project_dir}: run this from a Wayfinder checkout.", file=out)
         return 2
+    ensure_admin_password(project_dir, out, environ)  # compose requires one; none is committed
     code = runner(compose_command(project_dir, "up", "--detach", "--build", "--wait"), cwd=project_dir)
     if code != 0:
         print(

@@ -144,3 +144,10 @@ def test_make_stack_smoke_runs_the_module_and_is_not_part_of_make_test():
         and "stack_smoke" not in test_recipe.group(1)
         and "stack-smoke" not in test_recipe.group(1)
     )
+
+
+def test_external_label_from_the_loaded_config():
+    answer = recorded("prometheus_status_config.json")
+    assert stack_smoke.external_label(answer, "grafana_url") == "http://127.0.0.1:3000"
+    assert stack_smoke.external_label(answer, "missing") is None
+    assert stack_smoke.external_label({"status": "error"}, "grafana_url") is None

@@ -8,6 +8,7 @@ checkout-api, then checks, each with a deadline:
   Prometheus  GET /api/v1/query, /query_exemplars  the checkout histogram, an exemplar whose trace
                                                    Tempo has (the link Grafana offers opens a trace)
               GET /api/v1/rules                    every rule group of prometheus/rules loaded, healthy
+              GET /api/v1/status/config            external label grafana_url = the published Grafana
   Grafana     GET /api/datasources/uid/<uid>/health  every provisioned datasource answers OK
 and stops the stack again. The response readers below are pure functions, unit-tested against
 recorded responses in the documented formats (tests/stack/test_stack_smoke.py).
@@ -143,6 +144,16 @@ def rule_group_problems(expected: set[str], payload: Mapping[str, Any]) -> list[
             if rule.get("health") == "err":
                 problems.append(f"rule {rule.get('name')} in {name}: {rule.get('lastError', 'error')}")
     return problems
+
+
+def external_label(payload: Mapping[str, Any], name: str) -> str | None:
+    """Prometheus's /api/v1/status/config answer -> one external label of the loaded config
+    (the YAML Prometheus returns is the loaded config, environment variables already expanded)."""
+    if payload.get("status") != "success":
+        return None
+    loaded = yaml.safe_load((payload.get("data") or {}).get("yaml", "")) or {}
+    value = ((loaded.get("global") or {}).get("external_labels") or {}).get(name)
+    return None if value is None else str(value)
 
 
 def datasource_health_problem(uid: str, status: int, payload: Mapping[str, Any]) -> str | None:
@@ -296,6 +307,12 @@ def run_checks(urls: Mapping[str, str], password: str, out: TextIO) -> list[str]
         )
         return "; ".join(problems) or None
 
+    def alert_links_follow_grafana() -> str | None:
+        answer = get_json(f"{urls['prometheus']}/api/v1/status/config")
+        label = external_label(answer.body, "grafana_url")
+        wanted = urls["grafana"]
+        return None if label == wanted else f"external label grafana_url is {label!r}, not {wanted!r}"
+
     def datasources_healthy() -> str | None:
         problems = []
         for uid in provisioned_datasource_uids():
@@ -311,6 +328,7 @@ def run_checks(urls: Mapping[str, str], password: str, out: TextIO) -> list[str]
         ("Prometheus: the checkout metric", checkout_metric),
         ("Prometheus: an exemplar whose trace Tempo has", exemplar_resolves),
         ("Prometheus: every rule group loaded and healthy", rules_loaded),
+        ("Prometheus: alerts' dashboard_url starts at the published Grafana", alert_links_follow_grafana),
         ("Grafana: every datasource healthy", datasources_healthy),
     ]
     failures = []

@@ -141,7 +141,7 @@ def test_checkout_overview_has_rate_errors_p95_by_route_and_region():
     assert any(v["name"] == "region" for v in board["templating"]["list"])
 
 
-# Which basic roles hold `datasources:explore` in Grafana 13 (pkg/api/accesscontrol.go: the
+# Which basic roles hold `datasources:explore` (grafana/grafana pkg/api/accesscontrol.go: the
 # fixed:datasources:explorer role is granted to Editor, to Viewer only when viewers_can_edit is
 # on; Admin inherits Editor's grants). Grafana hides every Explore link from anyone without it.
 def anonymous_can_explore(env: dict[str, str]) -> bool:

@@ -151,3 +151,10 @@ def test_external_label_from_the_loaded_config():
     assert stack_smoke.external_label(answer, "grafana_url") == "http://127.0.0.1:3000"
     assert stack_smoke.external_label(answer, "missing") is None
     assert stack_smoke.external_label({"status": "error"}, "grafana_url") is None
+
+
+def test_anonymous_explore_permission_is_read_from_grafana():
+    assert stack_smoke.has_permission(recorded("grafana_user_permissions_editor.json"), "datasources:explore")
+    assert not stack_smoke.has_permission(
+        recorded("grafana_user_permissions_viewer.json"), "datasources:explore"
+    )

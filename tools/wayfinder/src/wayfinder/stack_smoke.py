@@ -10,6 +10,7 @@ checkout-api, then checks, each with a deadline:
               GET /api/v1/rules                    every rule group of prometheus/rules loaded, healthy
               GET /api/v1/status/config            external label grafana_url = the published Grafana
   Grafana     GET /api/datasources/uid/<uid>/health  every provisioned datasource answers OK
+              GET /api/access-control/user/permissions  (no login) the anonymous user has datasources:explore
 and stops the stack again. The response readers below are pure functions, unit-tested against
 recorded responses in the documented formats (tests/stack/test_stack_smoke.py).
 """
@@ -154,6 +155,11 @@ def external_label(payload: Mapping[str, Any], name: str) -> str | None:
     loaded = yaml.safe_load((payload.get("data") or {}).get("yaml", "")) or {}
     value = ((loaded.get("global") or {}).get("external_labels") or {}).get(name)
     return None if value is None else str(value)
+
+
+def has_permission(payload: Mapping[str, Any], action: str) -> bool:
+    """Grafana's GET /api/access-control/user/permissions (action -> scopes) holds `action`."""
+    return action in payload
 
 
 def datasource_health_problem(uid: str, status: int, payload: Mapping[str, Any]) -> str | None:
@@ -313,6 +319,14 @@ def run_checks(urls: Mapping[str, str], password: str, out: TextIO) -> list[str]
         wanted = urls["grafana"]
         return None if label == wanted else f"external label grafana_url is {label!r}, not {wanted!r}"
 
+    def anonymous_can_explore() -> str | None:
+        answer = get_json(f"{urls['grafana']}/api/access-control/user/permissions")
+        if answer.status == 200 and has_permission(answer.body, "datasources:explore"):
+            return None
+        return (
+            f"the anonymous user lacks datasources:explore (HTTP {answer.status}): Explore links are hidden"
+        )
+
     def datasources_healthy() -> str | None:
         problems = []
         for uid in provisioned_datasource_uids():
@@ -330,6 +344,7 @@ def run_checks(urls: Mapping[str, str], password: str, out: TextIO) -> list[str]
         ("Prometheus: every rule group loaded and healthy", rules_loaded),
         ("Prometheus: alerts' dashboard_url starts at the published Grafana", alert_links_follow_grafana),
         ("Grafana: every datasource healthy", datasources_healthy),
+        ("Grafana: the anonymous visitor may open Explore (every link)", anonymous_can_explore),
     ]
     failures = []
     for name, check in checks:

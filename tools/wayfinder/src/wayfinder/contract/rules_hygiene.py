@@ -85,7 +85,7 @@ def resource_required_missing(t: Telemetry, reg: Registry) -> Iterator[Violation
 
 
 def _personal_data(
-    t: Telemetry, rule: str, kind: str, find: Callable[[str], list[str]]
+    t: Telemetry, rule: str, kind: str, find: Callable[..., tuple[str, ...]]
 ) -> Iterator[Violation]:
     for site, key, place, value in text_sites(t):
         if any(find(text) for text in texts(value)):

@@ -68,13 +68,13 @@ def target(explicit: str | None) -> tuple[str, str]:
     if explicit:
         return explicit.rstrip("/"), "given"
     from wayfinder.local.cli import _remembered_mode
-    from wayfinder.local.config import LocalConfig
+    from wayfinder.local.config import LocalConfig, find_project_root
 
     config = LocalConfig()
     if _remembered_mode(config) == "compose":
-        from wayfinder.compose_mode import CHECKOUT_URL
+        from wayfinder.compose_mode import checkout_url
 
-        return CHECKOUT_URL, "compose"
+        return checkout_url(find_project_root()), "compose"
     return config.checkout_url, "local"
 
 

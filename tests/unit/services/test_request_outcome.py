@@ -142,3 +142,20 @@ def test_otel_sdk_disabled_installs_no_provider(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("OTEL_SDK_DISABLED", "false")
     monkeypatch.setenv("TELEMETRY_ENABLED", "false")  # the project switch still works on its own
     assert telemetry.setup_telemetry(PaymentSettings()) is None
+
+
+def test_a_service_with_its_own_fault_book_shares_it_with_the_route_hooks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wayfinder_common.faults import Fault, FaultBook
+
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    monkeypatch.setenv("FAULT_HOOKS", "true")
+    book = FaultBook({"authorize:eu-west": Fault(latency_ms=60)})
+    client = TestClient(
+        create_app(PaymentSettings(), title="own book", faults=book), raise_server_exceptions=False
+    )
+    client.put("/admin/faults/route:healthz", json={"crash_rate": 1.0}).raise_for_status()
+    # One /admin/faults: the service's own scopes and the route hooks in the same book.
+    assert set(client.get("/admin/faults").json()) == {"authorize:eu-west", "route:healthz"}
+    assert client.get("/healthz").status_code == 500

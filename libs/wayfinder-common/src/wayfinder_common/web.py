@@ -37,11 +37,13 @@ def create_app(
     title: str,
     lifespan: Lifespan | None = None,
     database: bool = False,
+    faults: FaultBook | None = None,
 ) -> FastAPI:
     """A FastAPI app with telemetry, the error contract, /healthz, /readyz and traceresponse.
 
     With `database=True` the app gets an engine, `app.state.session_factory` (for SessionDep)
-    and a readiness check that pings Postgres.
+    and a readiness check that pings Postgres. `faults` (or FAULT_HOOKS=true) serves
+    /admin/faults; FAULT_HOOKS=true also turns on the route hooks.
     """
     telemetry = setup_telemetry(settings)
     engine = make_engine(settings.database_url) if database else None
@@ -63,12 +65,15 @@ def create_app(
 
     app = FastAPI(title=title, version=settings.service_version, lifespan=_lifespan)
     install_error_handlers(app)
+    # One fault book and one /admin/faults per service: a service's own scopes (the provider's
+    # regions) and the generic route hooks share it.
+    book = faults if faults is not None else FaultBook() if settings.fault_hooks else None
+    if book is not None:
+        app.include_router(fault_router(book))
     # Starlette nests later middleware outside earlier ones: crashes become a settled 500 first,
     # inside traceresponse and inside every middleware a service adds (its metrics see the 500).
-    if settings.fault_hooks:
-        hooks = FaultBook()
-        app.include_router(fault_router(hooks))
-        app.middleware("http")(route_fault_middleware(hooks))
+    if book is not None and settings.fault_hooks:
+        app.middleware("http")(route_fault_middleware(book))
     app.middleware("http")(_settle_unexpected)
     app.middleware("http")(_traceresponse)
 

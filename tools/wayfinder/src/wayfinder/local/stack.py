@@ -6,12 +6,17 @@ import functools
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
 from wayfinder.local.config import LocalConfig
+from wayfinder.local.ports import PortNeed
+from wayfinder.local.ports import check as check_ports
 from wayfinder.local.processes import ProcessSpec, ProcessTable
 from wayfinder.local.servers import PostgresServer, RedisServer
 from wayfinder.local.waiting import wait_for
@@ -26,6 +31,13 @@ HTTP_SERVICES = [
 MIGRATING_MODULES = ["checkout_api", "inventory", "payment", "invoice_worker"]
 WORKERS = [("invoice-worker", "invoice_worker", "worker"), ("outbox-relay", "outbox_relay", "run")]
 STORE = "telemetry-store"
+# The LocalConfig field (and so WAYFINDER_ variable) that sets each HTTP service's port.
+_PORT_FIELDS = {
+    "payment-provider": "provider_port",
+    "inventory": "inventory_port",
+    "payment": "payment_port",
+    "checkout-api": "checkout_port",
+}
 
 Report = Callable[[str], None]
 
@@ -46,13 +58,11 @@ class LocalStack:
         self.redis = RedisServer(config.home / "redis", config.redis_port)
 
     def ports(self) -> dict[str, int]:
-        c = self.config
-        return {
-            "payment-provider": c.provider_port,
-            "inventory": c.inventory_port,
-            "payment": c.payment_port,
-            "checkout-api": c.checkout_port,
-        }
+        return {name: getattr(self.config, field) for name, field in _PORT_FIELDS.items()}
+
+    @property
+    def heartbeat_file(self) -> Path:
+        return self.config.run_dir / "outbox-relay.heartbeat"
 
     def service_env(self, name: str) -> dict[str, str]:
         """The environment one service process gets: the same variables compose sets."""
@@ -71,7 +81,7 @@ class LocalStack:
                 "PAYMENT_PROVIDER_URL": f"http://127.0.0.1:{c.provider_port}",
                 "DEPLOYMENT_ENVIRONMENT": c.environment,
                 "HOST": "127.0.0.1",
-                "HEARTBEAT_FILE": str(c.run_dir / "outbox-relay.heartbeat"),
+                "HEARTBEAT_FILE": str(self.heartbeat_file),
                 "OTEL_EXPORTER_OTLP_ENDPOINT": c.otlp_endpoint,
                 "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
                 "OTEL_SEMCONV_STABILITY_OPT_IN": "http,database",
@@ -86,49 +96,47 @@ class LocalStack:
             env["PORT"] = str(self.ports()[name])
         return env
 
-    def up(self) -> None:
+    def port_needs(self) -> list[PortNeed]:
+        """Every port `up` would open, except those our own running components already hold."""
         c = self.config
+        needs = [
+            (PortNeed("postgres", c.postgres_port, "WAYFINDER_POSTGRES_PORT"), self.postgres.is_running()),
+            (PortNeed("redis", c.redis_port, "WAYFINDER_REDIS_PORT"), self.redis.is_running()),
+        ]
+        if c.uses_embedded_store:
+            store = PortNeed(STORE, c.store_port, "WAYFINDER_STORE_PORT")
+            needs.append((store, self.processes.pid(STORE) is not None))
+        for name, port in self.ports().items():
+            variable = f"WAYFINDER_{_PORT_FIELDS[name].upper()}"
+            needs.append((PortNeed(name, port, variable), self.processes.pid(name) is not None))
+        return [need for need, ours in needs if not ours]
+
+    def up(self) -> None:
+        """Start everything; independent parts at the same time (docs/local-mode.md, timings)."""
+        c = self.config
+        check_ports(self.port_needs())
         self.report(f"state folder: {c.home}")
-        self.postgres.start()
+        # Nothing here depends on anything else: the provider simulator has no database.
+        first = [self.postgres.start, self.redis.start, self._start_provider]
+        if c.uses_embedded_store:
+            first.append(self._start_store)
+        _together(first)
         self.report(f"  postgres         127.0.0.1:{c.postgres_port}")
-        self.redis.start()
         self.report(f"  redis            127.0.0.1:{c.redis_port}")
         if c.uses_embedded_store:
-            self.processes.start(
-                ProcessSpec(
-                    STORE,
-                    [
-                        sys.executable,
-                        "-m",
-                        "wayfinder.store",
-                        "--db",
-                        str(c.store_db),
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(c.store_port),
-                    ],
-                    dict(os.environ),
-                )
-            )
-            wait_for(
-                lambda: _http_ok(f"http://127.0.0.1:{c.store_port}/healthz"),
-                "the telemetry store",
-                30,
-                self._log_hint(STORE),
-            )
             self.report(f"  telemetry        OTLP on 127.0.0.1:{c.store_port} -> {c.store_db}")
         else:
             self.report(f"  telemetry        exported to {c.otlp_endpoint} (no embedded store)")
-        for module in MIGRATING_MODULES:
-            subprocess.run(
-                [sys.executable, "-m", module, "migrate"],
-                env=self.service_env(module),
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
+        # One process runs every service's own migrate(): the imports are most of the cost.
+        subprocess.run(
+            [sys.executable, "-m", "wayfinder.local.migrate", *MIGRATING_MODULES],
+            env=self.service_env("migrations"),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         self.report("  migrations       applied")
+        started = time.time()
         for name, module in HTTP_SERVICES:
             self.processes.start(
                 ProcessSpec(name, [sys.executable, "-m", module, "serve"], self.service_env(name))
@@ -137,31 +145,71 @@ class LocalStack:
             self.processes.start(
                 ProcessSpec(name, [sys.executable, "-m", module, command], self.service_env(name))
             )
+        waits: list[Callable[[], None]] = [
+            functools.partial(self._wait_ready, name, port) for name, port in self.ports().items()
+        ]
+        waits.append(functools.partial(self._wait_relay, started))
+        _together(waits)
+        # Last, once the services have finished importing: each ping is a Python process of its own.
+        self._wait_invoice_worker()
         for name, port in self.ports().items():
-            ready_url = f"http://127.0.0.1:{port}/readyz"
-            wait_for(
-                functools.partial(_http_ok, ready_url),
-                f"{name} to be ready",
-                60,
-                self._log_hint(name),
-            )
             self.report(f"  {name:<17} http://127.0.0.1:{port}")
-        for name, module, _ in WORKERS:
-            wait_for(
-                functools.partial(self._healthcheck, module, name),
-                f"{name} to be healthy",
-                60,
-                self._log_hint(name),
-            )
+        for name, _, _ in WORKERS:
             self.report(f"  {name:<17} running")
 
-    def _healthcheck(self, module: str, name: str) -> bool:
-        result = subprocess.run(
-            [sys.executable, "-m", module, "healthcheck"],
-            env=self.service_env(name),
-            capture_output=True,
-            timeout=30,
+    def _start_provider(self) -> None:
+        name, module = HTTP_SERVICES[0]
+        self.processes.start(
+            ProcessSpec(name, [sys.executable, "-m", module, "serve"], self.service_env(name))
         )
+
+    def _start_store(self) -> None:
+        c = self.config
+        argv = [sys.executable, "-m", "wayfinder.store", "--db", str(c.store_db)]
+        argv += ["--host", "127.0.0.1", "--port", str(c.store_port)]
+        self.processes.start(ProcessSpec(STORE, argv, dict(os.environ)))
+        wait_for(
+            lambda: _http_ok(f"http://127.0.0.1:{c.store_port}/healthz"),
+            "the telemetry store",
+            30,
+            self._log_hint(STORE),
+        )
+
+    def _wait_ready(self, name: str, port: int) -> None:
+        ready_url = f"http://127.0.0.1:{port}/readyz"
+        wait_for(functools.partial(_http_ok, ready_url), f"{name} to be ready", 60, self._log_hint(name))
+
+    def _wait_invoice_worker(self) -> None:
+        name, module, _ = WORKERS[0]
+        wait_for(
+            functools.partial(self._healthcheck, module, name),
+            f"{name} to be healthy",
+            60,
+            self._log_hint(name),
+        )
+
+    def _wait_relay(self, started: float) -> None:
+        """The relay touches its heartbeat file on every loop (what its own healthcheck reads)."""
+        heartbeat = self.heartbeat_file
+
+        def beating() -> bool:
+            try:
+                return heartbeat.stat().st_mtime >= started - 1
+            except FileNotFoundError:
+                return False
+
+        wait_for(beating, "outbox-relay to be healthy", 60, self._log_hint("outbox-relay"))
+
+    def _healthcheck(self, module: str, name: str) -> bool:
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", module, "healthcheck"],
+                env=self.service_env(name),
+                capture_output=True,
+                timeout=30,
+            )
+        except subprocess.TimeoutExpired:  # a busy machine: ask again until the deadline
+            return False
         return result.returncode == 0
 
     def _log_hint(self, name: str) -> str:
@@ -196,6 +244,14 @@ class LocalStack:
                 detail += f", http://127.0.0.1:{ports[name]} {'ready' if ready else 'NOT ready'}"
             rows.append(ComponentStatus(name, pid is not None, detail))
         return rows
+
+
+def _together(steps: list[Callable[[], None]]) -> None:
+    """Run the steps in threads and wait for all; the first failure is raised (after the rest end)."""
+    with ThreadPoolExecutor(max_workers=len(steps)) as pool:
+        futures = [pool.submit(step) for step in steps]
+    for future in futures:
+        future.result()
 
 
 def _http_ok(url: str) -> bool:

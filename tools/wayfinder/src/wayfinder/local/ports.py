@@ -7,6 +7,7 @@ owning process's /proc/PID/fd), and the variable that moves local mode off it.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,16 +43,26 @@ def holder(port: int, proc: Path = Path("/proc")) -> str | None:
     inodes = _listening_inodes(port, proc)
     if not inodes:
         return None
+    wanted = {f"socket:[{inode}]" for inode in inodes}
     for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            links = {(fd.readlink().name) for fd in (entry / "fd").iterdir()}
-        except OSError:  # gone meanwhile, or another user's
-            continue
-        if any(f"socket:[{inode}]" in links for inode in inodes):
+        if entry.name.isdigit() and wanted & _open_files(entry):
             return f"pid {entry.name} ({_command_line(entry)})"
     return None
+
+
+def _open_files(entry: Path) -> set[str]:
+    """What the process's file descriptors point at (empty when it is gone or not ours to read)."""
+    try:
+        fds = list((entry / "fd").iterdir())
+    except OSError:
+        return set()
+    targets = set()
+    for fd in fds:
+        try:
+            targets.add(os.readlink(fd))
+        except OSError:  # closed meanwhile (the listing's own descriptor, for one)
+            continue
+    return targets
 
 
 def _listening_inodes(port: int, proc: Path) -> set[str]:

@@ -127,6 +127,13 @@ class LocalStack:
             self.report(f"  telemetry        OTLP on 127.0.0.1:{c.store_port} -> {c.store_db}")
         else:
             self.report(f"  telemetry        exported to {c.otlp_endpoint} (no embedded store)")
+        # The HTTP services and the Celery worker touch tables only when a request or a job
+        # arrives, and none can before `up` returns: they import (seconds each) while the
+        # migrations run. The relay reads the outbox table at once, so it starts after them.
+        started = time.time()
+        for name, module in HTTP_SERVICES:
+            self._start(name, module, "serve")
+        self._start(*WORKERS[0])
         # One process runs every service's own migrate(): the imports are most of the cost.
         subprocess.run(
             [sys.executable, "-m", "wayfinder.local.migrate", *MIGRATING_MODULES],
@@ -136,15 +143,7 @@ class LocalStack:
             timeout=120,
         )
         self.report("  migrations       applied")
-        started = time.time()
-        for name, module in HTTP_SERVICES:
-            self.processes.start(
-                ProcessSpec(name, [sys.executable, "-m", module, "serve"], self.service_env(name))
-            )
-        for name, module, command in WORKERS:
-            self.processes.start(
-                ProcessSpec(name, [sys.executable, "-m", module, command], self.service_env(name))
-            )
+        self._start(*WORKERS[1])
         waits: list[Callable[[], None]] = [
             functools.partial(self._wait_ready, name, port) for name, port in self.ports().items()
         ]
@@ -157,11 +156,12 @@ class LocalStack:
         for name, _, _ in WORKERS:
             self.report(f"  {name:<17} running")
 
+    def _start(self, name: str, module: str, command: str) -> None:
+        argv = [sys.executable, "-m", module, command]
+        self.processes.start(ProcessSpec(name, argv, self.service_env(name)))
+
     def _start_provider(self) -> None:
-        name, module = HTTP_SERVICES[0]
-        self.processes.start(
-            ProcessSpec(name, [sys.executable, "-m", module, "serve"], self.service_env(name))
-        )
+        self._start(*HTTP_SERVICES[0], "serve")
 
     def _start_store(self) -> None:
         c = self.config

@@ -12,7 +12,8 @@ help: ## list the targets
 
 deps: ## install the locked Python dependencies (bootstraps uv with pip when missing)
 	@command -v uv >/dev/null 2>&1 || { command -v python3 >/dev/null 2>&1 || { echo "make: python3 (3.11 or newer) is required: install it first"; exit 1; }; echo "installing uv with pip..."; python3 -m pip install --quiet uv || { echo "make: uv is required: pip install uv"; exit 1; }; }
-	@uv sync --frozen --quiet
+	@# Bytecode compiled once here: every service process then starts without compiling its imports.
+	@uv sync --frozen --quiet --compile-bytecode
 
 setup: deps ## install the servers local mode and the tests need; quick when all are there
 	@$(RUN) wayfinder setup

@@ -89,7 +89,11 @@ def _first_trace_s(env: dict[str, str]) -> float:
 
 
 def main() -> bool:
-    print("make up to the first trace (local mode, embedded store):")
+    # A shared machine's load changes these figures more than any code change: say what it was.
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"make up to the first trace (local mode, embedded store; {os.cpu_count()} cores, load {load:.1f}):"
+    )
     with tempfile.TemporaryDirectory() as folder:
         env = _environment(Path(folder) / "home")
         try:

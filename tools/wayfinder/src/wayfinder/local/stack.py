@@ -149,7 +149,7 @@ class LocalStack:
         ]
         waits.append(functools.partial(self._wait_relay, started))
         _together(waits)
-        # Last, once the services have finished importing: each ping is a Python process of its own.
+        # Last: the worker answers once its pool has forked, after the services are up.
         self._wait_invoice_worker()
         for name, port in self.ports().items():
             self.report(f"  {name:<17} http://127.0.0.1:{port}")
@@ -180,13 +180,21 @@ class LocalStack:
         wait_for(functools.partial(_http_ok, ready_url), f"{name} to be ready", 60, self._log_hint(name))
 
     def _wait_invoice_worker(self) -> None:
-        name, module, _ = WORKERS[0]
-        wait_for(
-            functools.partial(self._healthcheck, module, name),
-            f"{name} to be healthy",
-            60,
-            self._log_hint(name),
-        )
+        name = WORKERS[0][0]
+        wait_for(self._worker_answers, f"{name} to be healthy", 60, self._log_hint(name))
+
+    def _worker_answers(self) -> bool:
+        """What `invoice_worker healthcheck` checks (a worker answers a ping over the broker),
+        asked from here: a Python process per try costs seconds of imports on a busy machine."""
+        from celery import Celery
+
+        probe = Celery("wayfinder-up", broker=self.redis.url)
+        try:
+            return bool(probe.control.ping(timeout=1.0))
+        except OSError:  # the broker refused: not up yet
+            return False
+        finally:
+            probe.close()
 
     def _wait_relay(self, started: float) -> None:
         """The relay touches its heartbeat file on every loop (what its own healthcheck reads)."""
@@ -199,18 +207,6 @@ class LocalStack:
                 return False
 
         wait_for(beating, "outbox-relay to be healthy", 60, self._log_hint("outbox-relay"))
-
-    def _healthcheck(self, module: str, name: str) -> bool:
-        try:
-            result = subprocess.run(
-                [sys.executable, "-m", module, "healthcheck"],
-                env=self.service_env(name),
-                capture_output=True,
-                timeout=30,
-            )
-        except subprocess.TimeoutExpired:  # a busy machine: ask again until the deadline
-            return False
-        return result.returncode == 0
 
     def _log_hint(self, name: str) -> str:
         return f"see {self.processes.log_file(name)}"

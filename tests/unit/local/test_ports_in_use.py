@@ -78,3 +78,21 @@ def test_wayfinder_up_with_checkout_port_taken_says_which_and_starts_nothing(
     # Nothing was started: no database folder, no process table.
     assert not (home / "postgres").exists()
     assert not (home / "run").exists()
+
+
+def test_a_port_held_by_our_own_running_component_is_not_in_the_way(listener: socket.socket, tmp_path: Path):
+    """`make up` twice: the second finds its own checkout-api on the port and carries on."""
+    from wayfinder.local.config import isolated_config
+    from wayfinder.local.stack import LocalStack
+
+    port = listener.getsockname()[1]
+    config = isolated_config(tmp_path, "http://127.0.0.1:9", "test", checkout_port=port)
+    stack = LocalStack(config, report=lambda _: None)
+    config.run_dir.mkdir(parents=True)
+    pid_file = config.run_dir / "checkout-api.pid"
+    pid_file.write_text(str(os.getpid()))  # "our" checkout-api is this (live) process
+    assert port not in {need.port for need in stack.port_needs()}
+    ports.check(stack.port_needs())
+    pid_file.unlink()
+    with pytest.raises(PortsInUse, match=f"port {port} \\(checkout-api\\)"):
+        ports.check(stack.port_needs())

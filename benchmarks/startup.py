@@ -21,7 +21,7 @@ from wayfinder.local.orders import place_order
 from wayfinder.store.db import TelemetryStore
 
 TARGET_FRESH_S = 30.0
-PORTS = ("postgres", "redis", "store", "checkout", "inventory", "payment", "provider")
+PORTS = ("postgres", "redis", "store", "checkout", "inventory", "payment", "provider", "prometheus")
 
 
 def _environment(home: Path) -> dict[str, str]:

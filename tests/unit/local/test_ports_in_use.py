@@ -16,7 +16,7 @@ from wayfinder.local.ports import PortNeed, PortsInUse
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
-VARIABLES = ("POSTGRES", "REDIS", "STORE", "CHECKOUT", "INVENTORY", "PAYMENT", "PROVIDER")
+VARIABLES = ("POSTGRES", "REDIS", "STORE", "CHECKOUT", "INVENTORY", "PAYMENT", "PROVIDER", "PROMETHEUS")
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from wayfinder_common.errors import WayfinderError
 from wayfinder_common.logs import configure_stdout_logging
 from wayfinder_common.settings import ServiceSettings
+from wayfinder_common.synthetic import SyntheticTrafficMarker
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ def setup_telemetry(settings: ServiceSettings) -> Telemetry | None:
     # shutdown_on_exit=False: the SDK's own atexit hooks would run an UNBOUNDED shutdown after
     # ours gave up at its deadline; Telemetry.shutdown is the one, bounded, exit path.
     tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)  # sampler from env
+    tracer_provider.add_span_processor(SyntheticTrafficMarker())
     tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     # Cumulative temporality (the default) is what Prometheus' OTLP receiver expects.
     meter_provider = MeterProvider(

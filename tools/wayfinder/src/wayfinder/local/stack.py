@@ -14,9 +14,11 @@ from pathlib import Path
 
 import httpx
 
+from wayfinder.local import prometheus as local_prometheus
 from wayfinder.local.config import LocalConfig
 from wayfinder.local.ports import PortNeed
 from wayfinder.local.ports import check as check_ports
+from wayfinder.local.prerequisites import MissingPrerequisite, prometheus_server
 from wayfinder.local.processes import ProcessSpec, ProcessTable
 from wayfinder.local.servers import PostgresServer, RedisServer
 from wayfinder.local.waiting import wait_for
@@ -47,6 +49,7 @@ class ComponentStatus:
     name: str
     running: bool
     detail: str
+    required: bool = True  # an optional extra (Prometheus) that is absent is not a failure
 
 
 class LocalStack:
@@ -56,6 +59,7 @@ class LocalStack:
         self.processes = ProcessTable(config.run_dir, config.log_dir)
         self.postgres = PostgresServer(config.home / "postgres" / "data", config.postgres_port)
         self.redis = RedisServer(config.home / "redis", config.redis_port)
+        self._prometheus_line = ""
 
     def ports(self) -> dict[str, int]:
         return {name: getattr(self.config, field) for name, field in _PORT_FIELDS.items()}
@@ -106,6 +110,9 @@ class LocalStack:
         if c.uses_embedded_store:
             store = PortNeed(STORE, c.store_port, "WAYFINDER_STORE_PORT")
             needs.append((store, self.processes.pid(STORE) is not None))
+            if _installed(prometheus_server):  # optional: no binary, no port to claim
+                prometheus = PortNeed("prometheus", c.prometheus_port, "WAYFINDER_PROMETHEUS_PORT")
+                needs.append((prometheus, self.processes.pid(local_prometheus.NAME) is not None))
         for name, port in self.ports().items():
             variable = f"WAYFINDER_{_PORT_FIELDS[name].upper()}"
             needs.append((PortNeed(name, port, variable), self.processes.pid(name) is not None))
@@ -125,6 +132,7 @@ class LocalStack:
         self.report(f"  redis            127.0.0.1:{c.redis_port}")
         if c.uses_embedded_store:
             self.report(f"  telemetry        OTLP on 127.0.0.1:{c.store_port} -> {c.store_db}")
+            self.report(self._prometheus_line)
         else:
             self.report(f"  telemetry        exported to {c.otlp_endpoint} (no embedded store)")
         # The HTTP services and the Celery worker touch tables only when a request or a job
@@ -164,9 +172,12 @@ class LocalStack:
         self._start(*HTTP_SERVICES[0], "serve")
 
     def _start_store(self) -> None:
+        """The store, then the local Prometheus that reads it (while Postgres and Redis start)."""
         c = self.config
         argv = [sys.executable, "-m", "wayfinder.store", "--db", str(c.store_db)]
         argv += ["--host", "127.0.0.1", "--port", str(c.store_port)]
+        argv += ["--forward", c.otlp_forward] if c.otlp_forward else []
+        argv += ["--max-age", c.store_max_age, "--max-size", c.store_max_size]
         self.processes.start(ProcessSpec(STORE, argv, dict(os.environ)))
         wait_for(
             lambda: _http_ok(f"http://127.0.0.1:{c.store_port}/healthz"),
@@ -174,6 +185,8 @@ class LocalStack:
             30,
             self._log_hint(STORE),
         )
+        # Local Prometheus and OTLP forwarding: wayfinder.local.prometheus, wayfinder.store.forward.
+        self._prometheus_line = local_prometheus.start_for(c, self.processes)[1]
 
     def _wait_ready(self, name: str, port: int) -> None:
         ready_url = f"http://127.0.0.1:{port}/readyz"
@@ -214,7 +227,8 @@ class LocalStack:
     def down(self) -> None:
         # Callers first, so nothing in flight hits a stopped dependency; the store last but one,
         # so the services' exit flush still has somewhere to go.
-        for name in [w[0] for w in WORKERS] + [s[0] for s in reversed(HTTP_SERVICES)] + [STORE]:
+        order = [w[0] for w in WORKERS] + [s[0] for s in reversed(HTTP_SERVICES)]
+        for name in [*order, local_prometheus.NAME, STORE]:
             if self.processes.pid(name) is not None:
                 self.processes.stop(name)
                 self.report(f"  stopped {name}")
@@ -238,8 +252,37 @@ class LocalStack:
             if pid and name in ports:
                 ready = _http_ok(f"http://127.0.0.1:{ports[name]}/readyz")
                 detail += f", http://127.0.0.1:{ports[name]} {'ready' if ready else 'NOT ready'}"
+            if pid and name == STORE:
+                detail += store_status_text(f"http://127.0.0.1:{self.config.store_port}/status")
             rows.append(ComponentStatus(name, pid is not None, detail))
+        if self.config.uses_embedded_store:
+            installed, running, detail = local_prometheus.status_detail(self.config, self.processes)
+            rows.append(ComponentStatus(local_prometheus.NAME, running, detail, required=installed))
         return rows
+
+
+def store_status_text(url: str) -> str:
+    """The store's size against its bound and refused exports, as a status suffix."""
+    try:
+        status = httpx.get(url, timeout=1.0).json()
+    except (httpx.HTTPError, ValueError):
+        return ", status unavailable"
+    text = ""
+    if status.get("used_bytes") is not None and status.get("max_bytes"):
+        text += f", {status['used_bytes'] / 2**20:.0f} of {status['max_bytes'] / 2**20:.0f} MB"
+    if status.get("over_bound"):
+        text += f", OVER ITS SIZE BOUND ({status.get('over_bound_reason') or 'pruning'})"
+    if status.get("exports_refused"):
+        text += f", {status['exports_refused']} exports refused (busy: exporters retry)"
+    return text
+
+
+def _installed(find: Callable[[], object]) -> bool:
+    try:
+        find()
+    except MissingPrerequisite:
+        return False
+    return True
 
 
 def _together(steps: list[Callable[[], None]]) -> None:

@@ -58,7 +58,7 @@ def test_engine_unavailable_when_docker_info_fails_or_hangs(answer):
 
 def test_up_builds_waits_and_prints_every_url(project: Path):
     runner, out = FakeRunner([0]), io.StringIO()
-    assert compose_mode.up(project, runner=runner, out=out) == 0
+    assert compose_mode.up(project, runner=runner, out=out, checks=list) == 0
     ((argv, cwd, _),) = runner.calls
     assert argv[:2] == ["docker", "compose"]
     assert argv[argv.index("--file") + 1] == str(project / "docker-compose.yml")
@@ -72,14 +72,14 @@ def test_up_builds_waits_and_prints_every_url(project: Path):
 
 def test_up_failure_returns_the_code_and_prints_no_urls(project: Path):
     runner, out = FakeRunner([17]), io.StringIO()
-    assert compose_mode.up(project, runner=runner, out=out) == 17
+    assert compose_mode.up(project, runner=runner, out=out, checks=list) == 17
     assert "http://127.0.0.1:3000" not in out.getvalue()
     assert "logs" in out.getvalue()
 
 
 def test_up_outside_a_checkout_runs_nothing(tmp_path: Path):
     runner, out = FakeRunner(), io.StringIO()
-    assert compose_mode.up(tmp_path, runner=runner, out=out) == 2
+    assert compose_mode.up(tmp_path, runner=runner, out=out, checks=list) == 2
     assert runner.calls == []
 
 

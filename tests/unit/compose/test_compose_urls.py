@@ -38,7 +38,7 @@ def test_up_prints_the_configured_ports(tmp_path: Path):
     (tmp_path / "docker-compose.yml").write_text("services: {}\n")
     (tmp_path / ".env").write_text("GRAFANA_PORT=3300\n")
     out = io.StringIO()
-    code = compose_mode.up(tmp_path, runner=lambda argv, **_: 0, out=out, environ={})
+    code = compose_mode.up(tmp_path, runner=lambda argv, **_: 0, out=out, environ={}, checks=list)
     assert code == 0
     assert "http://127.0.0.1:3300" in out.getvalue()
     assert "http://127.0.0.1:3000" not in out.getvalue()

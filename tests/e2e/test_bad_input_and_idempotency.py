@@ -68,12 +68,27 @@ def test_out_of_stock_is_409_and_no_partial_reservation_survives(shop: Shop) -> 
 
 def test_decline_is_402_and_releases_stock(shop: Shop) -> None:
     before = shop.stock("SKU-KEYB")
-    response = shop.checkout(items=[{"sku": "SKU-KEYB", "quantity": 3}], card_token="tok_decline")
+    key = f"decline-{uuid.uuid4()}"
+    response = shop.checkout(key, items=[{"sku": "SKU-KEYB", "quantity": 3}], card_token="tok_decline")
     assert response.status_code == 402
     assert response.json()["error"] == "payment_declined"
     assert shop.stock("SKU-KEYB") == before
-    order_id_rows = shop.sql("SELECT count(*) FROM checkout.orders WHERE status <> 'confirmed'")
-    assert order_id_rows[0][0] == 0  # nothing half-written
+    # The order id this attempt claimed: every table is asked about THIS order, so a declined
+    # checkout that left an order, its lines or an invoice job behind fails here.
+    ((order_id, state, status),) = shop.sql(
+        "SELECT order_id, state, response_status FROM checkout.idempotency_keys WHERE key = :k", k=key
+    )
+    assert (state, status) == ("completed", 402)  # settled: a replay answers 402 again
+    assert shop.sql("SELECT status FROM payment.authorizations WHERE order_id = :o", o=order_id) == [
+        ("declined",)
+    ]
+    for table, column in (
+        ("checkout.orders", "order_id"),
+        ("checkout.order_items", "order_id"),
+        ("checkout.outbox", "payload->>'order_id'"),
+    ):
+        rows = shop.sql(f"SELECT count(*) FROM {table} WHERE {column} = :o", o=order_id)
+        assert rows == [(0,)], f"a declined checkout wrote to {table}"
 
 
 def test_replayed_key_returns_the_same_answer_and_one_order_one_charge(shop: Shop) -> None:

@@ -3,6 +3,7 @@ names, attributes, resources, metrics (with exemplars) and correlated logs."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import CARD_TOKEN, EMAIL, Shop
@@ -150,12 +151,44 @@ def test_no_email_or_card_token_anywhere_in_telemetry(shop: Shop) -> None:
     invalid = shop.checkout(email="not-an-email")
     assert invalid.status_code == 422
     shop.spans_until(shop.trace_of(decline), {"payment.authorize"})
+    secrets = (EMAIL, CARD_TOKEN, "tok_decline", "not-an-email")
+    leaks = [where for where, text in _everything(shop) if any(secret in text for secret in secrets)]
+    assert leaks == []
+
+
+def test_no_email_or_card_token_in_the_json_logs_on_stdout(shop: Shop) -> None:
+    """What the processes print (what `docker logs` or a log shipper would pick up) is scanned
+    too, with the contract's own detectors, not only what reached the telemetry store."""
+    from wayfinder.contract.patterns import card_numbers, card_tokens, emails
+
+    order, _ = _placed(shop)
+    assert shop.checkout(card_token="tok_decline").status_code == 402
+    assert shop.checkout(email="not-an-email").status_code == 422
+
+    def printed() -> dict[str, str] | None:
+        outputs = {path.stem: path.read_text(errors="replace") for path in _stdout_logs(shop)}
+        # Not vacuous: the order's own lines from the shop's services must be there to scan.
+        mentioned = {name for name, text in outputs.items() if order["order_id"] in text}
+        return outputs if {"checkout-api", "invoice-worker"} <= mentioned else None
+
+    outputs = poll_until(printed, f"stdout lines about order {order['order_id']}")
+    assert {"checkout-api", "inventory", "payment", "outbox-relay", "invoice-worker"} <= set(outputs)
+    secrets = (EMAIL, CARD_TOKEN, "tok_decline", "not-an-email")
     leaks = [
-        where
-        for where, text in _everything(shop)
-        if EMAIL in text or CARD_TOKEN in text or "tok_decline" in text or "not-an-email" in text
+        f"{name}:{number}: {line[:120]}"
+        for name, text in outputs.items()
+        for number, line in enumerate(text.splitlines(), 1)
+        if any(secret in line for secret in secrets)
+        or emails(line)
+        or card_numbers(line)
+        or card_tokens(line)
     ]
     assert leaks == []
+
+
+def _stdout_logs(shop: Shop) -> list[Path]:
+    """Each process's captured stdout/stderr (local mode's process table writes one file each)."""
+    return sorted(shop.stack.processes.log_dir.glob("*.log"))
 
 
 def test_broker_chatter_never_shows_up_as_root_spans(shop: Shop) -> None:

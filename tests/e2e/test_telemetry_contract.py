@@ -2,7 +2,9 @@
 
 It runs on everything this session captured (every e2e test's telemetry, outages included),
 after placing the main kinds of checkout itself so it never depends on test order. The same
-check runs as `wayfinder telemetry check --capture FILE` on a dump of the store.
+check runs as `wayfinder telemetry check --capture FILE` on a dump of the store. The checker
+proves that what is emitted is declared; the second test proves the converse for the business
+spans: an attribute the registry promises on them (required or recommended) really appears.
 """
 
 from __future__ import annotations
@@ -29,6 +31,28 @@ def _exercise(shop: Shop) -> None:
     assert response.status_code == 503
     last = shop.checkout(region="us-east")
     shop.spans_until(shop.trace_of(last), {"invoice.create"})
+
+
+def test_every_attribute_declared_on_a_business_span_is_emitted(shop: Shop) -> None:
+    from wayfinder.contract.registry import load_registry
+
+    _exercise(shop)
+    registry = load_registry(REGISTRY)
+    # The manual (internal, exactly named) spans: the instrumentations' own attribute lists
+    # are upstream's. Conditionally required attributes are left out: their condition may not
+    # arise here.
+    promised = {
+        d.name: {r.key for r in d.requirements if r.level in ("required", "recommended")}
+        for d in registry.spans
+        if d.name is not None and d.kind == "INTERNAL"
+    }
+    seen: dict[str, set[str]] = {}
+    for span in shop.store.spans():
+        if span.name in promised:
+            seen.setdefault(span.name, set()).update(span.attributes)
+    assert {"checkout.place_order", "payment.authorize", "invoice.create"} <= set(seen)
+    never = {name: sorted(promised[name] - keys) for name, keys in seen.items() if promised[name] - keys}
+    assert not never, f"declared in the registry but never emitted: {never}"
 
 
 def test_captured_telemetry_has_no_contract_violations(shop: Shop, tmp_path: Path) -> None:

@@ -146,6 +146,13 @@ def _broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
         ("attributes.yaml", "cardinality_budget: 6}", "}", "cardinality_budget"),
         ("metrics.yaml", "- ref: invoice.status", "- ref: invoice.state", "invoice.state"),
         ("spans-business.yaml", "span_kind: internal", "span_kind: sideways", "span_kind"),
+        (
+            "spans-business.yaml",
+            "requirement_level: {conditionally_required: when the checkout failed}",
+            "requirement_level: conditionally_required",
+            "without saying when",
+        ),
+        ("spans-business.yaml", "requirement_level: required", "requirement_level: must", "'must'"),
     ],
 )
 def test_a_sloppy_registry_is_refused_with_the_reason(
@@ -167,3 +174,13 @@ def test_the_offline_semconv_mirror_has_no_dead_entries(tmp_path: Path) -> None:
     )
     with pytest.raises(RegistryError, match="rpc.system"):
         load_registry(broken)
+
+
+def test_span_requirement_levels_are_read_with_their_conditions(registry: Registry) -> None:
+    (place,) = registry.span_defs_for("checkout.place_order")
+    levels = {r.key: r for r in place.requirements}
+    assert levels["account.id"].level == "required" and "account.id" in place.required
+    assert levels["error.type"].level == "conditionally_required"
+    assert levels["error.type"].condition == "when the checkout failed"
+    assert levels["account.tier"].level == "recommended"  # Weaver's default when none is given
+    assert [r.key for r in place.requirements] == list(place.attributes)

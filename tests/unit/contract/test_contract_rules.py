@@ -117,6 +117,29 @@ BAD: dict[str, Callable[[], Capture]] = {
     "span.name.high_cardinality": _one_span(
         "GET /orders/0b9a6c1e-3f2d-4a57-9c1e-5d7f0e8a2b44", kind="SERVER"
     ),
+    "span.attribute.required_missing": lambda: Capture(
+        [
+            span(
+                "payment.authorize",
+                service="payment",
+                attributes={"order.id": ORDER, "payment.outcome": "authorized"},  # no region
+            )
+        ]
+    ),
+    "span.attribute.undeclared": lambda: Capture(
+        [
+            span(
+                "outbox.publish",
+                service="outbox-relay",
+                attributes={
+                    "outbox.event_type": "invoice.create",
+                    "queue.name": "invoice-events",
+                    "order.id": ORDER,
+                    "retry.attempt": 212,  # registered for spans, but not for this one
+                },
+            )
+        ]
+    ),
     "span.error_undescribed": _one_span(status="ERROR"),
     "span_event.unregistered": lambda: Capture(
         [span("checkout.place_order", events=(replace(exception_event(), name="cache.miss", attributes={}),))]
@@ -197,7 +220,7 @@ def test_rule_fires_on_bad_telemetry(rule_id: str, registry: Registry) -> None:
 
 def test_unregistered_pre_stable_names_point_at_the_stable_ones(registry: Registry) -> None:
     report = check(_one_span("POST", kind="CLIENT", attributes={"http.method": "POST"})(), registry)
-    (finding,) = report.findings
+    (finding,) = [f for f in report.findings if f.violation.rule == "attribute.unregistered"]
     assert "http.request.method" in finding.violation.message
     assert "OTEL_SEMCONV_STABILITY_OPT_IN" in finding.violation.message
 
@@ -287,7 +310,8 @@ def test_stack_traces_are_allowed_only_in_exception_stacktrace(registry: Registr
 
 def test_the_sdk_default_service_name_counts_as_missing(registry: Registry) -> None:
     unnamed = resource("unknown_service:python")
-    report = check(Capture([span("checkout.place_order", res=unnamed)]), registry)
+    place = next(s for s in good_checkout().spans if s.name == "checkout.place_order")
+    report = check(Capture([replace(place, resource=unnamed)]), registry)
     assert report.rules_violated == ["resource.required_missing"]
 
 
@@ -298,7 +322,7 @@ def test_a_trace_without_its_root_is_incomplete_not_broken(registry: Registry) -
                 "inventory.reserve",
                 service="inventory",
                 parent="ffffffffffffffff",
-                attributes={"order.id": ORDER},
+                attributes={"order.id": ORDER, "order.item_count": 1},
             )
         ]
     )
@@ -344,9 +368,63 @@ def test_the_window_keeps_only_the_newest_data(registry: Registry) -> None:
 
 def test_budgets_count_per_service(registry: Registry) -> None:
     # 4 distinct retry attempts in each of two services stays within the budget of 6 per service.
+    client = next(s for s in good_checkout().spans if s.name == "POST")
     spans = [
-        span("POST", kind="CLIENT", service=service, trace=trace_id(n), attributes={"retry.attempt": n})
+        replace(
+            client,
+            service_name=service,
+            trace_id=trace_id(n),
+            resource=resource(service),
+            attributes={**client.attributes, "retry.attempt": n},
+        )
         for service in ("payment", "checkout-api")
         for n in range(4)
     ]
     assert check(Capture(spans), registry).ok
+
+
+def test_every_missing_required_attribute_is_named(registry: Registry) -> None:
+    bare = Capture([span("invoice.worker.process", service="invoice-worker")])
+    report = check(bare, registry)
+    assert report.rules_violated == ["span.attribute.required_missing"]
+    (place,) = registry.span_defs_for("invoice.worker.process")
+    named = {f.violation.attribute for f in report.findings}
+    assert named == set(place.required) and named >= {"order.id", "job.type"}
+
+
+def test_missing_conditional_and_recommended_attributes_are_not_violations(registry: Registry) -> None:
+    # A successful checkout has no error.type (conditional) and this one no account.tier
+    # (recommended): only the required ones are judged on a single span.
+    capture = good_checkout()
+    place = next(s for s in capture.spans if s.name == "checkout.place_order")
+    assert "error.type" not in place.attributes
+    trimmed = {k: v for k, v in place.attributes.items() if k != "account.tier"}
+    capture.spans = [replace(s, attributes=trimmed) if s is place else s for s in capture.spans]
+    assert check(capture, registry).ok
+
+
+def test_a_required_attribute_missing_on_one_span_of_many_is_found(registry: Registry) -> None:
+    capture = good_checkout() + good_checkout(trace_id(7))
+    victim = next(s for s in capture.spans if s.name == "outbox.publish" and s.trace_id == trace_id(7))
+    stripped = {k: v for k, v in victim.attributes.items() if k != "queue.name"}
+    capture.spans = [replace(s, attributes=stripped) if s is victim else s for s in capture.spans]
+    report = check(capture, registry)
+    assert report.rules_violated == ["span.attribute.required_missing"]
+    (finding,) = report.findings
+    assert finding.count == 1 and finding.violation.trace_id == trace_id(7)
+    assert (finding.violation.subject, finding.violation.attribute) == ("outbox.publish", "queue.name")
+
+
+def test_required_attributes_of_pattern_spans_are_enforced_too(registry: Registry) -> None:
+    client = span("POST", kind="CLIENT", attributes={"http.request.method": "POST"})  # no url.full
+    report = check(Capture([client]), registry)
+    assert report.rules_violated == ["span.attribute.required_missing"]
+    assert "url.full" in {f.violation.attribute for f in report.findings}
+
+
+def test_an_attribute_registered_for_spans_but_not_this_one_is_named(registry: Registry) -> None:
+    report = check(BAD["span.attribute.undeclared"](), registry)
+    assert report.rules_violated == ["span.attribute.undeclared"]
+    (finding,) = report.findings
+    assert (finding.violation.subject, finding.violation.attribute) == ("outbox.publish", "retry.attempt")
+    assert "outbox.publish" in finding.violation.message

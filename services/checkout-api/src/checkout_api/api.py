@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
+from wayfinder_common.domain import ID_PATTERN
 from wayfinder_common.errors import InvalidRequest, Outcome
 from wayfinder_common.web import SessionDep, settle
 
@@ -54,7 +55,9 @@ def checkout(
 
 
 @router.get("/orders/{order_id}")
-def get_order(order_id: str, session: SessionDep) -> OrderOut:
+def get_order(
+    order_id: Annotated[str, Path(max_length=36, pattern=ID_PATTERN)], session: SessionDep
+) -> OrderOut:
     """One order and its lines (404 order_not_found)."""
     return service.get_order(session, order_id)
 

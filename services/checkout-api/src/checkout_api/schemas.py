@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, EmailStr, Field
-from wayfinder_common.domain import Region
+from wayfinder_common.domain import ID_PATTERN, Region
 
 
 class Item(BaseModel):
-    sku: str = Field(min_length=1, max_length=32)
+    sku: str = Field(min_length=1, max_length=32, pattern=ID_PATTERN)
     quantity: int = Field(ge=1, le=100)
 
 
@@ -16,7 +16,7 @@ class PaymentDetails(BaseModel):
 
 
 class CheckoutRequest(BaseModel):
-    account_id: str = Field(min_length=1, max_length=36)
+    account_id: str = Field(min_length=1, max_length=36, pattern=ID_PATTERN)
     email: EmailStr
     region: Region
     items: list[Item] = Field(min_length=1, max_length=50)

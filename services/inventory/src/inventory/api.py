@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from wayfinder_common.domain import ID_PATTERN
 from wayfinder_common.errors import NotFound
 from wayfinder_common.web import SessionDep
 
@@ -25,7 +28,9 @@ def reserve(body: ReserveRequest, session: SessionDep) -> ReservationOut:
 
 
 @router.post("/reservations/{order_id}/release")
-def release(order_id: str, session: SessionDep) -> ReservationOut:
+def release(
+    order_id: Annotated[str, Path(max_length=36, pattern=ID_PATTERN)], session: SessionDep
+) -> ReservationOut:
     """Return a reservation's stock; idempotent."""
     released = service.release(session, order_id)
     if released is None:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
+from wayfinder_common.domain import ID_PATTERN
 
 
 class Item(BaseModel):
-    sku: str = Field(min_length=1, max_length=32)
+    sku: str = Field(min_length=1, max_length=32, pattern=ID_PATTERN)
     quantity: int = Field(ge=1, le=100)
 
 
 class ReserveRequest(BaseModel):
-    order_id: str = Field(min_length=1, max_length=36)
+    order_id: str = Field(min_length=1, max_length=36, pattern=ID_PATTERN)
     items: list[Item] = Field(min_length=1, max_length=50)
 
 

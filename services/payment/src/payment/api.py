@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
+from wayfinder_common.domain import ID_PATTERN
 from wayfinder_common.web import SessionDep
 
 from payment import service
@@ -29,7 +30,11 @@ def authorize(body: AuthorizeRequest, session: SessionDep, provider: ProviderDep
 
 
 @router.post("/authorizations/{order_id}/void")
-def void(order_id: str, session: SessionDep, provider: ProviderDep) -> dict[str, str]:
+def void(
+    order_id: Annotated[str, Path(max_length=36, pattern=ID_PATTERN)],
+    session: SessionDep,
+    provider: ProviderDep,
+) -> dict[str, str]:
     """Void an abandoned order's authorization (idempotent; blocks a late authorize)."""
     service.void(session, provider, order_id)
     return {"order_id": order_id, "status": "voided"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from wayfinder.contract.model import AttributeDef, MetricDef, Registry
+from wayfinder.contract.model import AttributeDef, MetricDef, Registry, Requirement, SpanDef
 from wayfinder.contract.rules import RULES
 from wayfinder.promnames import base_name
 
@@ -110,9 +110,24 @@ def _spans(registry: Registry) -> str:
         name = f"`{span.name}`" if span.name else f"pattern `{span.name_pattern}`"
         if span.examples:
             name += ", e.g. " + _code(span.examples)
-        rows.append((name, span.kind, _code(span.services), _code(span.attributes), span.brief))
-    intro = "## Span names\n\nPatterns match the whole name (Python regular expressions).\n\n"
+        rows.append((name, span.kind, _code(span.services), _span_attributes(span), span.brief))
+    intro = (
+        "## Span names\n\nPatterns match the whole name (Python regular expressions). Attributes "
+        "marked **required** are on every span of that name (rule `span.attribute.required_missing`); "
+        "*if ...* states when a conditionally required one is there; the rest are recommended.\n\n"
+    )
     return intro + _table(("span", "kind", "services", "attributes", "meaning"), rows)
+
+
+def _span_attributes(span: SpanDef) -> str:
+    def one(requirement: Requirement) -> str:
+        if requirement.level == "required":
+            return f"`{requirement.key}` **required**"
+        if requirement.level == "conditionally_required":
+            return f"`{requirement.key}` *if {requirement.condition}*"
+        return f"`{requirement.key}`"
+
+    return ", ".join(one(r) for r in span.requirements)
 
 
 def _attributes(registry: Registry) -> str:

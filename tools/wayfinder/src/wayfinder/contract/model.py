@@ -14,6 +14,8 @@ SPAN_KINDS = ("internal", "server", "client", "producer", "consumer")
 INSTRUMENTS = ("counter", "updowncounter", "histogram", "gauge")
 SCALAR_TYPES = ("string", "int", "double", "boolean")
 ATTRIBUTE_TYPES = (*SCALAR_TYPES, *(f"{t}[]" for t in SCALAR_TYPES), "any", "enum")
+# Weaver's requirement levels; an attribute reference without one is "recommended".
+REQUIREMENT_LEVELS = ("required", "conditionally_required", "recommended", "opt_in")
 
 EnumValue = str | int | bool
 
@@ -50,6 +52,19 @@ class AsyncHop:
 
 
 @dataclass(frozen=True)
+class Requirement:
+    """How a span must carry one attribute: always, under a stated condition, or when it can."""
+
+    key: str
+    level: str  # one of REQUIREMENT_LEVELS
+    condition: str = ""  # the documented condition of a conditionally_required attribute
+
+    @property
+    def text(self) -> str:
+        return f"{self.level}: {self.condition}" if self.condition else self.level
+
+
+@dataclass(frozen=True)
 class SpanDef:
     id: str
     brief: str
@@ -60,6 +75,12 @@ class SpanDef:
     services: tuple[str, ...]
     examples: tuple[str, ...] = ()
     async_hop: AsyncHop | None = None
+    requirements: tuple[Requirement, ...] = ()
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The attributes every span of this name must carry."""
+        return tuple(r.key for r in self.requirements if r.level == "required")
 
     def matches(self, span_name: str) -> bool:
         if self.name is not None:

@@ -19,12 +19,14 @@ import yaml
 from wayfinder.contract.attributes import RegistryError, parse_attribute
 from wayfinder.contract.model import (
     INSTRUMENTS,
+    REQUIREMENT_LEVELS,
     SPAN_KINDS,
     AsyncHop,
     AttributeDef,
     EventDef,
     MetricDef,
     Registry,
+    Requirement,
     SpanDef,
     StdoutField,
 )
@@ -103,6 +105,21 @@ def _add(attributes: dict[str, AttributeDef], attribute: AttributeDef | None, er
     attributes[attribute.key] = attribute
 
 
+def _requirement(raw: dict[str, Any], where: str, errors: list[str]) -> Requirement:
+    """Weaver's `requirement_level`: a bare level, or a one-key mapping of a level to its note."""
+    key, level = str(raw["ref"]), raw.get("requirement_level", "recommended")
+    condition = ""
+    if isinstance(level, dict) and len(level) == 1:
+        level, note = next(iter(level.items()))
+        condition = str(note or "").strip()
+    if level not in REQUIREMENT_LEVELS:
+        errors.append(f"{where}: {key} has requirement_level {level!r}, not one of {REQUIREMENT_LEVELS}")
+    elif level == "conditionally_required" and not condition:
+        # A condition nobody wrote down cannot be checked by a reader or a reviewer.
+        errors.append(f"{where}: {key} is conditionally_required without saying when")
+    return Requirement(key, str(level), condition)
+
+
 def _wayfinder(raw: dict[str, Any]) -> dict[str, Any]:
     return ((raw.get("annotations") or {}).get("wayfinder")) or {}
 
@@ -177,6 +194,9 @@ class _Builder:
         if (name is None) == (pattern is None):
             self.errors.append(f"{where}: needs exactly one of span_name / span_name_pattern")
         hop = notes.get("async_hop")
+        requirements = tuple(
+            _requirement(raw, where, self.errors) for raw in group.get("attributes") or [] if "ref" in raw
+        )
         self.spans.append(
             SpanDef(
                 id=str(group.get("id")),
@@ -188,6 +208,7 @@ class _Builder:
                 services=tuple(notes.get("services") or ()),
                 examples=tuple(str(e) for e in notes.get("examples") or ()),
                 async_hop=AsyncHop(str(hop["role"]), str(hop["correlate_by"])) if hop else None,
+                requirements=requirements,
             )
         )
 

@@ -3,7 +3,8 @@
 This module holds the conformance rules for names, attributes and budgets (is every name, type,
 value and budget the one the registry declares?); rules_metrics the metric shapes;
 rules_hygiene what must never be emitted (personal data, ids in span names, stack traces,
-anonymous resources); rules_traces the trace-shape rules.
+anonymous resources); rules_requirements the per-span requirement levels; rules_traces the
+trace-shape rules.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from wayfinder.contract.rules_metrics import (
     metric_unit,
     metric_unregistered,
 )
+from wayfinder.contract.rules_requirements import span_attribute_undeclared, span_required_missing
 from wayfinder.contract.rules_traces import AsyncHopTally, trace_async_context_lost, trace_orphan_span
 from wayfinder.contract.sites import Site, Telemetry, violation_at
 
@@ -189,6 +191,16 @@ RULES: tuple[Rule, ...] = (
         "span.name.high_cardinality",
         "Span names embedding ids or raw URLs",
         span_name_high_cardinality,
+    ),
+    Rule(
+        "span.attribute.required_missing",
+        "Spans without an attribute their registry entry requires",
+        span_required_missing,
+    ),
+    Rule(
+        "span.attribute.undeclared",
+        "Span attributes their registry entry does not list",
+        span_attribute_undeclared,
     ),
     Rule("span.error_undescribed", "Failed spans that do not say why", span_error_undescribed),
     Rule("span_event.unregistered", "Span events not in the registry", span_event_unregistered),

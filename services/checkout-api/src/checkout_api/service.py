@@ -65,30 +65,48 @@ def place_order(
         "region": request.region,
         "order.item_count": len(request.items),
     }
-    with business_span(tracer, "checkout.place_order", **attributes) as span, database_errors():
-        with session.begin():
-            account = session.get(Account, request.account_id)
-        if account is None:
-            raise NotFound("unknown account", code="unknown_account")
-        span.set_attribute("account.tier", account.tier)
-        if scope is not None:
-            scope.account_tier = account.tier
-        body_hash = idempotency.request_hash(request.model_dump(mode="json"))
-        claim = idempotency.claim(session, key, body_hash, takeover_after_s)
-        if isinstance(claim, idempotency.Replay):
-            span.set_attribute("checkout.outcome", "replayed")
-            return Answer(claim.status, claim.body)
-        span.set_attribute("order.id", claim.order_id)
+    with business_span(tracer, "checkout.place_order", **attributes) as span:
         try:
-            # Database failures become a 503 here, so they settle like any transient failure.
             with database_errors():
-                outcome = _run(session, clients, key, claim, request)
+                answer = _place(session, clients, key, request, takeover_after_s, scope, span)
         except WayfinderError as exc:
+            # Every way out carries the outcome: unknown accounts and database outages included.
             span.set_attribute("checkout.outcome", exc.code)
-            _settle_failure(session, key, claim.attempt_id, exc)
             raise
-        span.set_attribute("checkout.outcome", "success" if outcome.status == 201 else "replayed")
-        return outcome
+        return answer
+
+
+def _place(
+    session: Session,
+    clients: Clients,
+    key: str,
+    request: CheckoutRequest,
+    takeover_after_s: float,
+    scope: Scope | None,
+    span: trace.Span,
+) -> Answer:
+    with session.begin():
+        account = session.get(Account, request.account_id)
+    if account is None:
+        raise NotFound("unknown account", code="unknown_account")
+    span.set_attribute("account.tier", account.tier)
+    if scope is not None:
+        scope.account_tier = account.tier
+    body_hash = idempotency.request_hash(request.model_dump(mode="json"))
+    claim = idempotency.claim(session, key, body_hash, takeover_after_s)
+    if isinstance(claim, idempotency.Replay):
+        span.set_attribute("checkout.outcome", "replayed")
+        return Answer(claim.status, claim.body)
+    span.set_attribute("order.id", claim.order_id)
+    try:
+        # Database failures become a 503 here, so they settle like any transient failure.
+        with database_errors():
+            outcome = _run(session, clients, key, claim, request)
+    except WayfinderError as exc:
+        _settle_failure(session, key, claim.attempt_id, exc)
+        raise
+    span.set_attribute("checkout.outcome", "success" if outcome.status == 201 else "replayed")
+    return outcome
 
 
 def _run(

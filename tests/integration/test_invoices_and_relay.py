@@ -10,7 +10,7 @@ import pytest
 from invoice_worker import service as invoices
 from invoice_worker.clients import GatewayError
 from outbox_relay.gauges import dead_letters_by_reason, missing_by_age
-from outbox_relay.reconcile import reconcile
+from outbox_relay.reconcile import Reconciler
 from outbox_relay.redrive import redrive
 from outbox_relay.relay import publish_batch
 from sqlalchemy import text
@@ -150,6 +150,16 @@ def _pending(sessions, order_id: str) -> int:
         ).scalar()
 
 
+def reconcile(
+    sessions, send: Any, republish_after_s: float, max_republications: int, queue_is_empty: bool = True
+) -> tuple[int, int, bool]:
+    """One pass of a fresh reconciler (`queue_is_empty` stands in for asking the broker)."""
+    reconciler = Reconciler(
+        sessions, send, republish_after_s, max_republications, 500, queue_is_empty=lambda: queue_is_empty
+    )
+    return reconciler.run_once()
+
+
 def _publish_all(sessions, sent: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> None:
     while publish_batch(sessions, lambda *a: sent.append(a), batch_size=500)[0]:
         pass
@@ -177,10 +187,10 @@ def test_an_event_is_finished_by_its_invoice_not_by_the_broker(sessions) -> None
     _outbox_row(sessions, job.order_id, job.model_dump())
     sent: list[Any] = []
     _publish_all(sessions, sent)
-    reconcile(sessions, lambda *a: sent.append(a), 3600, 2, 500)
+    reconcile(sessions, lambda *a: sent.append(a), 3600, 2)
     assert _event(sessions, job.order_id)[:2] == (True, False)  # published, not finished
     assert _deliver(sessions, FakeGateway(), job) == "issued"
-    reconcile(sessions, lambda *a: sent.append(a), 3600, 2, 500)
+    reconcile(sessions, lambda *a: sent.append(a), 3600, 2)
     assert _event(sessions, job.order_id)[:2] == (True, True)
 
 
@@ -192,7 +202,7 @@ def test_a_lost_message_is_republished_a_bounded_number_of_times_then_dead_lette
     with sessions() as session:
         assert missing_by_age(session)["under_1m"] >= 1
     for _ in range(4):  # the broker "loses" every message: nobody ever invoices this order
-        reconcile(sessions, lambda *a: sent.append(a), 0, 2, 500)
+        reconcile(sessions, lambda *a: sent.append(a), 0, 2)
     mine = [s for s in sent if s[1]["order_id"] == job.order_id]
     assert len(mine) == 3  # the first publication and two republications
     assert _event(sessions, job.order_id) == (True, False, 2, True, 0)
@@ -204,8 +214,23 @@ def test_a_lost_message_is_republished_a_bounded_number_of_times_then_dead_lette
     _publish_all(sessions, sent)
     redriven = InvoiceJob.model_validate([s for s in sent if s[1]["order_id"] == job.order_id][-1][1])
     assert redriven.drive == 1 and _deliver(sessions, FakeGateway(), redriven) == "issued"
-    reconcile(sessions, lambda *a: sent.append(a), 0, 2, 500)
+    reconcile(sessions, lambda *a: sent.append(a), 0, 2)
     assert _event(sessions, job.order_id)[:2] == (True, True)
+
+
+def test_a_message_waiting_behind_a_backlog_is_not_republished(sessions) -> None:
+    first, second = _job(), _job()
+    for job in (first, second):
+        _outbox_row(sessions, job.order_id, job.model_dump())
+    _publish_all(sessions, [])
+    sent: list[Any] = []
+    reconciler = Reconciler(sessions, lambda *a: sent.append(a), 0, 2, 500, queue_is_empty=lambda: False)
+    reconciler.run_once()
+    assert _event(sessions, first.order_id)[2] == 0  # the queue is busy and nothing got consumed
+    assert _deliver(sessions, FakeGateway(), second) == "issued"  # a later message was consumed...
+    reconciler.run_once()
+    assert _event(sessions, first.order_id)[2] == 1  # ...so the earlier one was lost: republished
+    assert _event(sessions, second.order_id)[:3] == (True, True, 0)
 
 
 def test_republication_never_races_a_job_that_is_still_attempting(sessions) -> None:
@@ -216,19 +241,20 @@ def test_republication_never_races_a_job_that_is_still_attempting(sessions) -> N
     with sessions.begin() as session:  # the last publication is long overdue...
         session.execute(
             text(
-                "UPDATE checkout.outbox SET published_at = now() - interval '1 hour' WHERE payload->>'order_id' = :o"
+                "UPDATE checkout.outbox SET published_at = now() - interval '1 hour' "
+                "WHERE payload->>'order_id' = :o"
             ),
             {"o": job.order_id},
         )
     sent: list[Any] = []
-    reconcile(sessions, lambda *a: sent.append(a), 60, 2, 500)
+    reconcile(sessions, lambda *a: sent.append(a), 60, 2)
     assert _event(sessions, job.order_id)[2] == 0  # ...but the job attempted within the bound: alive
     with sessions.begin() as session:  # its worker died: no attempt for longer than the bound
         session.execute(
             text("UPDATE invoice.invoices SET updated_at = now() - interval '1 hour' WHERE order_id = :o"),
             {"o": job.order_id},
         )
-    reconcile(sessions, lambda *a: sent.append(a), 60, 2, 500)
+    reconcile(sessions, lambda *a: sent.append(a), 60, 2)
     assert _event(sessions, job.order_id)[2] == 1
     assert [s[1]["order_id"] for s in sent].count(job.order_id) == 1
 
@@ -239,7 +265,7 @@ def test_a_failed_invoice_is_a_dead_letter_that_one_redrive_retries_with_a_fresh
     _publish_all(sessions, [])
     while _deliver(sessions, gateway, job) == "retry":
         pass
-    reconcile(sessions, lambda *a: None, 3600, 2, 500)
+    reconcile(sessions, lambda *a: None, 3600, 2)
     assert _event(sessions, job.order_id)[1] is True  # a recorded failure finishes the event
     with sessions() as session:
         assert dead_letters_by_reason(session)["gateway_unavailable"] >= 1

@@ -1,8 +1,11 @@
-"""Hold points: a generic test hook that parks a process at a named point, once, so a chaos test
-can kill it exactly there (mid-job, right after a publish, mid-transaction) instead of by timing.
+"""Hold points: a generic test hook that parks a process at a named point, so a chaos test can
+kill something exactly there (mid-job, right after a publish, mid-transaction) instead of
+hoping a timer hits the moment.
 
-Off unless `hold_points` names the point. The first process to reach an armed point creates
-`<hold_dir>/<point>.held` (exclusively, so only one holds), then waits `hold_s` and carries on.
+Off unless `hold_dir` is set (production leaves it empty). A test arms a point by creating
+`<hold_dir>/<point>.arm`; the first process to reach it renames that to `<point>.held` (a
+rename succeeds once, so exactly one process holds), then waits until the test deletes the
+`.held` file or `hold_s` passes, and carries on.
 """
 
 from __future__ import annotations
@@ -18,23 +21,24 @@ log = logging.getLogger(__name__)
 
 
 class HoldSettings(ServiceSettings):
-    """Settings of a service that has hold points; empty `hold_points` (the default) is production."""
+    """Settings of a service with hold points; an empty `hold_dir` (the default) turns them off."""
 
-    hold_points: str = ""  # comma-separated point names, e.g. "invoice.before_save"
-    hold_dir: str = "/tmp"
-    hold_s: float = 10.0
+    hold_dir: str = ""
+    hold_s: float = 30.0
 
 
 def hold(settings: HoldSettings, point: str) -> None:
-    """Park here for `hold_s` if `point` is armed and no process has held at it yet."""
-    if point not in {p.strip() for p in settings.hold_points.split(",") if p.strip()}:
+    """Park here while the test holds `point`, if it armed it and nobody took it first."""
+    if not settings.hold_dir:
         return
-    marker = Path(settings.hold_dir) / f"{point}.held"
+    armed = Path(settings.hold_dir) / f"{point}.arm"
+    held = armed.with_suffix(".held")
     try:
-        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
+        os.rename(armed, held)
+    except FileNotFoundError:
         return
-    with os.fdopen(fd, "w") as handle:
-        handle.write(str(os.getpid()))
-    log.warning(f"holding at test point {point}")
-    time.sleep(settings.hold_s)
+    held.write_text(str(os.getpid()))
+    log.warning("holding at a test hold point")
+    deadline = time.monotonic() + settings.hold_s
+    while held.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from wayfinder_common.jobs import INVOICE_QUEUE, celery_config
 from wayfinder_common.telemetry import instrument_celery, setup_telemetry, shutdown_telemetry
 
 from outbox_relay.gauges import register_gauges
-from outbox_relay.reconcile import reconcile
+from outbox_relay.reconcile import Reconciler
 from outbox_relay.redrive import redrive_from_cli
 from outbox_relay.relay import publish_batch
 from outbox_relay.settings import Settings
@@ -26,9 +27,30 @@ from outbox_relay.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def _celery_sender(broker_url: str) -> Any:
+def _celery_producer(broker_url: str) -> Celery:
     producer = Celery("outbox-relay")
     producer.conf.update(celery_config(broker_url))
+    return producer
+
+
+def _queue_is_empty(producer: Celery) -> Callable[[], bool]:
+    """Whether the invoice queue holds no waiting message.
+
+    A plain declare, not a passive one: Redis deletes an empty list, and kombu then answers a
+    passive declare with "no queue". Declaring the queue the workers consume changes nothing.
+    """
+
+    def check() -> bool:
+        with producer.pool.acquire(block=True, timeout=5) as connection:
+            # One try: with Redis down this must fail fast, not reconnect forever.
+            connection.ensure_connection(max_retries=1)
+            declared = connection.default_channel.queue_declare(INVOICE_QUEUE)
+        return int(declared.message_count) == 0
+
+    return check
+
+
+def _celery_sender(producer: Celery) -> Any:
 
     def send(task_name: str, payload: dict[str, Any], headers: dict[str, Any]) -> None:
         producer.send_task(
@@ -51,8 +73,18 @@ def run() -> None:
     instrument_celery()
     sessions = make_session_factory(make_engine(settings.database_url))
     register_gauges(sessions)
-    send = _celery_sender(settings.redis_url)
+    producer = _celery_producer(settings.redis_url)
+    send = _celery_sender(producer)
     checkpoint = functools.partial(hold, settings)
+    reconciler = Reconciler(
+        sessions,
+        send,
+        settings.republish_after_s,
+        settings.max_republications,
+        settings.batch_size,
+        checkpoint,
+        _queue_is_empty(producer),
+    )
     heartbeat = Path(settings.heartbeat_file)
     # An Event, not a flag + sleep: SIGTERM wakes the wait at once, so shutdown is prompt.
     stopping = threading.Event()
@@ -67,14 +99,7 @@ def run() -> None:
             published, broker_failed = publish_batch(sessions, send, settings.batch_size, checkpoint)
             if not broker_failed and time.monotonic() >= next_reconcile:
                 next_reconcile = time.monotonic() + settings.reconcile_interval_s
-                _, _, broker_failed = reconcile(
-                    sessions,
-                    send,
-                    settings.republish_after_s,
-                    settings.max_republications,
-                    settings.batch_size,
-                    checkpoint,
-                )
+                _, _, broker_failed = reconciler.run_once()
         except Exception as exc:  # Postgres down: same treatment as the broker, back off and retry
             log.warning("outbox poll failed", extra={"error.type": type(exc).__name__})
             published, broker_failed = 0, True

@@ -94,6 +94,13 @@ def _kill_postgres(stack: LocalStack) -> None:
         return
     # Backends outliving their postmaster would hold its shared memory and block the restart.
     _kill_all({postmaster} | _children(postmaster))
+    # Until its parent reaps it, the dead postmaster is a zombie whose pid still answers kill(0):
+    # its lock files would make `start` (and Postgres itself) believe it still runs.
+    for lock in [
+        stack.postgres.data_dir / "postmaster.pid",
+        *stack.postgres.data_dir.glob(".s.PGSQL.*.lock"),
+    ]:
+        lock.unlink(missing_ok=True)
 
 
 def _kill_redis(stack: LocalStack) -> None:

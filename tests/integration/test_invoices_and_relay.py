@@ -297,3 +297,19 @@ def test_a_retry_the_broker_cannot_take_leaves_the_order_to_republication(
         create_invoice.pop_request()
     # No outcome is recorded, so the order stays owed and the relay republishes it.
     assert _row(sessions, job.order_id)[1:3] == ("pending", 1)
+
+
+def test_an_invoice_issued_late_finishes_its_event_whatever_the_drive(sessions) -> None:
+    job = _job()
+    _outbox_row(sessions, job.order_id, job.model_dump())
+    _publish_all(sessions, [])
+    for _ in range(3):
+        reconcile(sessions, lambda *a: None, 0, 2)  # republished twice, then dead-lettered
+    assert _event(sessions, job.order_id)[3] is True
+    assert _deliver(sessions, FakeGateway(), job) == "issued"  # a late delivery still invoices it
+    assert (job.order_id, "not_invoiced") in redrive(sessions)  # the operator re-drives meanwhile
+    _publish_all(sessions, [])
+    assert _deliver(sessions, FakeGateway(), job.model_copy(update={"drive": 1})) == "issued"
+    reconcile(sessions, lambda *a: None, 3600, 2)
+    assert _event(sessions, job.order_id)[:2] == (True, True)
+    assert _row(sessions, job.order_id)[:3] == (1, "issued", 1)

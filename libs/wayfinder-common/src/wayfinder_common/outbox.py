@@ -59,7 +59,6 @@ INVOICE_LEDGER = table(
     column("updated_at", DateTime(timezone=True)),
     schema="invoice",
 )
-TERMINAL_STATUSES = ("issued", "failed")
 
 
 def current_trace_carrier() -> dict[str, str]:

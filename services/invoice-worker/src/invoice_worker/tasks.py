@@ -95,7 +95,6 @@ def _retry(task: Task, job: InvoiceJob, error: Exception, reason: str, retries: 
         return
     delay = random.uniform(0, policy.delay_cap_s(retries))
     log.warning("invoice attempt failed; will retry", extra={**fields, "retry.delay_ms": round(delay * 1000)})
-    checkpoint("invoice.before_retry")
     try:
         # Raised outside the span: a scheduled retry is not a failure of the worker itself.
         raise task.retry(countdown=delay, exc=error)

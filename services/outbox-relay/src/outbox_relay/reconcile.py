@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 from opentelemetry import metrics
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from sqlalchemy import ColumnElement, Integer, and_, cast, exists, func, select, true, update
+from sqlalchemy import ColumnElement, Integer, and_, cast, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 from wayfinder_common.outbox import INVOICE_LEDGER as LEDGER
-from wayfinder_common.outbox import TERMINAL_STATUSES, OutboxEvent
+from wayfinder_common.outbox import OutboxEvent
 
 from outbox_relay.relay import Checkpoint, Send, no_checkpoint, publish_one
 
@@ -38,11 +38,11 @@ def event_drive() -> ColumnElement[int]:
 
 
 def has_outcome() -> ColumnElement[bool]:
-    """The order's invoice is issued or its failure recorded, for this event's drive."""
+    """The order's invoice is issued (whichever drive issued it), or its failure is recorded for
+    this event's drive (a re-driven event is not finished by the failure it re-drives)."""
     return exists().where(
         LEDGER.c.order_id == OutboxEvent.payload["order_id"].astext,
-        LEDGER.c.status.in_(TERMINAL_STATUSES),
-        LEDGER.c.drive >= event_drive(),
+        or_(LEDGER.c.status == "issued", and_(LEDGER.c.status == "failed", LEDGER.c.drive >= event_drive())),
     )
 
 

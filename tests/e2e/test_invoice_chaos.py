@@ -40,6 +40,9 @@ SETTINGS = {
 # last publication at most MAX_REPUBLICATIONS times, then dead-lettered; add a start-up margin.
 RECOVERY_BOUND_S = 12 * (1 + 3) + 30
 CLIENTS = 4
+# Its own shop starts and stops inside this module; on a 2-core machine shared with other work
+# start-up alone can take a couple of minutes, beyond the suite's default per-test timeout.
+pytestmark = pytest.mark.timeout(480)
 SKUS = ("SKU-LAMP", "SKU-MUG", "SKU-BOOK", "SKU-CHAIR", "SKU-KEYB")
 
 

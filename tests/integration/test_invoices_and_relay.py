@@ -114,6 +114,9 @@ def test_attempts_lost_mid_flight_still_count_against_the_budget(sessions) -> No
 def test_a_rejection_is_final_at_once(sessions) -> None:
     job, gateway = _job(), FakeGateway(failures=1000, reason="gateway_rejected")
     assert _deliver(sessions, gateway, job) == "failed" and gateway.calls == 1
+    # A racing delivery that also gave up does not decide (nor count) the failure a second time.
+    assert invoices._finish(sessions, job, "failed", lambda _: None, reason="gateway_timeout")[1] is False
+    assert _row(sessions, job.order_id)[4] == "gateway_rejected"
 
 
 def _outbox_row(sessions, order_id: str, payload: dict[str, Any] | None = None) -> None:

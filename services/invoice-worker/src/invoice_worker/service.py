@@ -108,9 +108,10 @@ def create_invoice(
                 span.set_attribute("invoice.status", "pending")
             raise InvoiceFailed(exc.reason, claim.attempt, final, str(exc)) from exc
         checkpoint("invoice.before_save")
-        invoice = _finish(sessions, job, "issued", checkpoint, number=number)
+        invoice, decided = _finish(sessions, job, "issued", checkpoint, number=number)
         span.set_attributes(_outcome_attributes(invoice))
-        create_duration.record(_since(claim.started), {"invoice.status": "issued"})
+        if decided:  # one duration per invoice, even when two deliveries raced to issue it
+            create_duration.record(_since(claim.started), {"invoice.status": "issued"})
         log.info("invoice issued", extra={"order.id": job.order_id, "invoice.id": invoice.invoice_id})
         return invoice
 
@@ -159,9 +160,8 @@ def _fail(
     sessions: sessionmaker[Session], job: InvoiceJob, claim: Claim, reason: str, checkpoint: Checkpoint
 ) -> None:
     """Record the terminal failure (the dead letter), counted once per invoice, not per attempt."""
-    invoice = _finish(sessions, job, "failed", checkpoint, reason=reason)
-    if invoice.status != "failed":
-        return  # a concurrent delivery issued it meanwhile
+    if not _finish(sessions, job, "failed", checkpoint, reason=reason)[1]:
+        return  # a concurrent delivery recorded the outcome first: count it once
     create_failures.add(1, {"failure.reason": reason})
     create_duration.record(_since(claim.started), {"invoice.status": "failed"})
     log.error(
@@ -177,16 +177,18 @@ def _finish(
     checkpoint: Checkpoint,
     number: str | None = None,
     reason: str | None = None,
-) -> Invoice:
+) -> tuple[Invoice, bool]:
+    """Record the outcome; returns the row and whether this call decided it."""
     with sessions.begin() as session:
         row = session.get(Invoice, job.order_id, with_for_update=True, populate_existing=True)
         assert row is not None
         # An issued invoice is never downgraded, and a failure never overwrites another outcome;
         # an invoice the gateway did issue is always recorded (it exists, whatever we thought).
-        if status == "issued" or row.status == "pending":
+        decided = row.status == "pending" or (status == "issued" and row.status != "issued")
+        if decided:
             row.status, row.invoice_number, row.failure_reason = status, number, reason
         checkpoint("invoice.in_transaction")
-    return row
+    return row, decided
 
 
 def _outcome_attributes(invoice: Invoice) -> dict[str, str]:

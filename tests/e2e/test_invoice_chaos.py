@@ -223,3 +223,77 @@ def test_no_invoice_is_lost_when_worker_redis_and_postgres_are_killed(chaos: tup
     # The gauge saw the owed invoices, and returns to zero once every one exists.
     poll_until(lambda: _missing_gauge(shop)[-1:] == [0.0], "invoice.missing back at 0", timeout_s=30)
     assert max(_missing_gauge(shop)) > 0
+
+
+def _latest(shop: Shop, metric: str, **attributes: str) -> float:
+    """The newest exported value of one series (cumulative counters and gauges alike)."""
+    points = [
+        p
+        for p in shop.store.metric_points(name=metric)
+        if all(p.attributes.get(k) == v for k, v in attributes.items())
+    ]
+    return float(points[-1].value or 0) if points else 0.0
+
+
+def test_a_gateway_that_keeps_failing_ends_in_dead_letters_that_one_command_redrives(
+    chaos: tuple[Shop, Path],
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    shop, _ = chaos
+    reason = {"failure.reason": "gateway_unavailable"}
+    failures_before = _latest(shop, "invoice.create.failures", **reason)
+    retries_before = _latest(shop, "invoice.gateway.retries", **reason)
+    shop.set_fault("invoice", error_rate=1.0)
+    try:
+        orders = [shop.checkout().json()["order_id"] for _ in range(2)]
+
+        def failed() -> bool:
+            rows = shop.sql("SELECT status FROM invoice.invoices WHERE order_id = ANY(:ids)", ids=orders)
+            return sorted(rows) == [("failed",), ("failed",)]
+
+        poll_until(failed, "both invoices to end failed after their retries", timeout_s=60)
+    finally:
+        shop.reset_faults()
+    # Counted per failed invoice (2), not per attempt; each made 6 gateway calls, 5 of them retries.
+    poll_until(
+        lambda: (
+            _latest(shop, "invoice.create.failures", **reason) - failures_before == 2
+            and _latest(shop, "invoice.gateway.retries", **reason) - retries_before == 10
+        ),
+        "invoice.create.failures +2 and invoice.gateway.retries +10",
+    )
+    poll_until(lambda: _latest(shop, "invoice.dead_letters", **reason) >= 2, "2 dead letters on the gauge")
+
+    config = shop.config
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "WAYFINDER_"))}
+    env.update(
+        {
+            "WAYFINDER_MODE": "local",
+            "WAYFINDER_HOME": str(config.home),
+            "WAYFINDER_POSTGRES_PORT": str(config.postgres_port),
+            "WAYFINDER_REDIS_PORT": str(config.redis_port),
+        }
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "wayfinder.cli", "invoices", "redrive"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert all(f"re-driven {order} (was: gateway_unavailable)" in done.stdout for order in orders)
+
+    def issued() -> list[tuple[Any, ...]] | None:
+        rows = shop.sql(
+            "SELECT status, attempts, drive FROM invoice.invoices WHERE order_id = ANY(:ids)", ids=orders
+        )
+        return rows if sorted(rows) == [("issued", 1, 1), ("issued", 1, 1)] else None
+
+    poll_until(issued, "both re-driven orders invoiced at the first attempt of their new drive", 60)
+    poll_until(
+        lambda: _latest(shop, "invoice.dead_letters", **reason) == 0, "the dead letters gone from the gauge"
+    )

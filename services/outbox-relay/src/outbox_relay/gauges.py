@@ -23,6 +23,15 @@ AGE_BUCKETS: tuple[tuple[float, str], ...] = (
     (float("inf"), "over_15m"),
 )
 NOT_INVOICED = "not_invoiced"
+# Every reason a dead letter can have (the worker's final failure.reason values, and the relay's
+# own): each is reported, zeros included, so a re-driven reason visibly returns to 0.
+DEAD_LETTER_REASONS = (
+    "gateway_unavailable",
+    "gateway_rejected",
+    "gateway_timeout",
+    "attempt_lost",
+    NOT_INVOICED,
+)
 
 
 def missing_by_age(session: Session) -> dict[str, int]:
@@ -45,7 +54,8 @@ def dead_letters_by_reason(session: Session) -> dict[str, int]:
         .where(and_(LEDGER.c.status == "failed", LEDGER.c.drive >= event_drive()))
         .group_by(LEDGER.c.failure_reason)
     ).all()
-    counts = {str(reason): int(count) for reason, count in failed}
+    counts = dict.fromkeys(DEAD_LETTER_REASONS, 0)
+    counts.update({str(reason): int(count) for reason, count in failed})
     counts[NOT_INVOICED] = int(
         session.scalar(
             select(func.count())

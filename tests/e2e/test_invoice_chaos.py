@@ -226,13 +226,13 @@ def test_no_invoice_is_lost_when_worker_redis_and_postgres_are_killed(chaos: tup
 
 
 def _latest(shop: Shop, metric: str, **attributes: str) -> float:
-    """The newest exported value of one series (cumulative counters and gauges alike)."""
-    points = [
-        p
-        for p in shop.store.metric_points(name=metric)
-        if all(p.attributes.get(k) == v for k, v in attributes.items())
-    ]
-    return float(points[-1].value or 0) if points else 0.0
+    """The newest exported value of one series, summed over the processes that export it (each
+    prefork worker child has its own cumulative counters, told apart by service.instance.id)."""
+    newest: dict[object, float] = {}
+    for p in shop.store.metric_points(name=metric):
+        if all(p.attributes.get(k) == v for k, v in attributes.items()):
+            newest[p.resource.get("service.instance.id")] = float(p.value or 0)
+    return sum(newest.values())
 
 
 def test_a_gateway_that_keeps_failing_ends_in_dead_letters_that_one_command_redrives(

@@ -34,10 +34,11 @@ def hold(settings: HoldSettings, point: str) -> None:
     armed = Path(settings.hold_dir) / f"{point}.arm"
     held = armed.with_suffix(".held")
     try:
+        # Atomic: exactly one process wins, and `.held` appears complete (the test may delete
+        # it the moment it sees it, so nothing is written to it afterwards).
         os.rename(armed, held)
     except FileNotFoundError:
         return
-    held.write_text(str(os.getpid()))
     log.warning("holding at a test hold point")
     deadline = time.monotonic() + settings.hold_s
     while held.exists() and time.monotonic() < deadline:

@@ -50,12 +50,15 @@ def _exercise_every_metric(shop: Shop) -> None:
                 assert answer.status_code == 503, answer.text
         finally:
             shop.reset_faults()
-    # The invoice gateway fails once: a failure is counted, the retry then issues the invoice.
+    # The invoice gateway keeps failing: every attempt retries (invoice.gateway.retries) until the
+    # policy's last one records the invoice as failed, once (invoice.create.failures).
     shop.set_fault("invoice", error_rate=1.0)
     try:
         assert shop.checkout().status_code == 201
         poll_until(
-            lambda: "invoice.create.failures" in shop.store.metric_names(), "an invoice.create.failures point"
+            lambda: {"invoice.create.failures", "invoice.gateway.retries"} <= set(shop.store.metric_names()),
+            "invoice.create.failures and invoice.gateway.retries points",
+            timeout_s=120,
         )
     finally:
         shop.reset_faults()

@@ -20,6 +20,37 @@ class InvoiceJob(BaseModel):
     total_cents: int = Field(ge=0)
     currency: str = "USD"
     item_count: int = Field(ge=1)
+    # Bumped by each operator re-drive: a new drive gets a fresh attempt budget, while a late
+    # duplicate of an older drive finds its outcome already recorded and does nothing.
+    drive: int = Field(default=0, ge=0)
+
+
+class RetryPolicy(BaseModel):
+    """How often, and how far apart, the worker tries one order's invoice.
+
+    Shared so the relay's republication bound can be checked against the worker's longest
+    schedule: a republication must never race a job that is still retrying.
+    """
+
+    # 5 retries = 6 attempts, so retry.attempt takes the 6 values 0..5 its budget allows.
+    max_retries: int = Field(default=5, ge=0, le=5)
+    base_s: float = Field(default=1.0, gt=0)
+    cap_s: float = Field(default=30.0, gt=0)
+    # The hard time limit of one attempt (gateway call plus database work).
+    attempt_timeout_s: float = Field(default=15.0, gt=0)
+
+    @property
+    def attempts(self) -> int:
+        return self.max_retries + 1
+
+    def delay_cap_s(self, retry: int) -> float:
+        """The longest wait before retry number `retry` (0-based); the delay is jittered below it."""
+        return float(min(self.cap_s, self.base_s * 2**retry))
+
+    def longest_schedule_s(self) -> float:
+        """Worst case from a job's first attempt to its last one ending."""
+        waits = sum(self.delay_cap_s(retry) for retry in range(self.max_retries))
+        return waits + self.attempts * self.attempt_timeout_s
 
 
 def celery_config(broker_url: str) -> dict[str, object]:

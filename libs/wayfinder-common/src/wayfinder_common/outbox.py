@@ -4,6 +4,10 @@ The trace context travels IN the row (the article's custom-carrier case): inject
 commits, extracted when the relay publishes, so the invoice job joins the checkout's trace even
 when Redis was down for minutes in between. The table lives in checkout-api's schema (its
 migration creates it); this module is the shared definition both sides map.
+
+An event is finished when its outcome exists (an issued or failed invoice of the event's
+drive), not when the broker took the message: `completed_at` is set by the relay once it sees
+that outcome in the invoice ledger, which the worker owns and the relay only reads.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from sqlalchemy import DateTime, Integer, String, func
+from sqlalchemy import DateTime, Integer, String, column, func, table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +39,26 @@ class OutboxEvent(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The invoice (or its recorded failure) exists: nothing more to deliver.
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Publications after the first, for messages the broker or a killed worker lost.
+    republications: Mapped[int] = mapped_column(Integer, default=0)
+    # Given up after the last republication: a recorded failure an operator can re-drive.
+    dead_lettered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When an operator last re-drove it: its wait for an invoice is counted from here.
+    redriven_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# The columns of invoice-worker's ledger that say how an order's invoice ended (read-only here).
+INVOICE_LEDGER = table(
+    "invoices",
+    column("order_id", String),
+    column("status", String),
+    column("failure_reason", String),
+    column("drive", Integer),
+    column("updated_at", DateTime(timezone=True)),
+    schema="invoice",
+)
 
 
 def current_trace_carrier() -> dict[str, str]:

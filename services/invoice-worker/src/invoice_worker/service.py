@@ -1,19 +1,24 @@
-"""Creating an invoice: at most one per order however often the job is delivered."""
+"""Creating an invoice: one per order however often its job is delivered, and at most
+`policy.attempts` gateway calls per order and drive, however often it is redelivered or
+republished (the attempt count lives in the order's row, not in the message)."""
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from opentelemetry import metrics, trace
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
-from wayfinder_common.jobs import InvoiceJob
+from wayfinder_common.errors import WayfinderError
+from wayfinder_common.jobs import InvoiceJob, RetryPolicy
 from wayfinder_common.metrics import LATENCY_BUCKETS_S
 from wayfinder_common.telemetry import business_span
 
-from invoice_worker.clients import InvoiceGateway
+from invoice_worker.clients import GatewayError, InvoiceGateway
 from invoice_worker.models import Invoice
 
 log = logging.getLogger(__name__)
@@ -22,75 +27,176 @@ meter = metrics.get_meter("invoice-worker")
 create_duration = meter.create_histogram(
     "invoice.create.duration",
     unit="s",
-    description="Time to create one invoice, by final status",
+    description="From an order's first invoice attempt to its outcome (issued or failed), retries included",
     explicit_bucket_boundaries_advisory=LATENCY_BUCKETS_S,
 )
 create_failures = meter.create_counter(
-    "invoice.create.failures", unit="{failure}", description="Failed invoice attempts, by reason"
+    "invoice.create.failures",
+    unit="{invoice}",
+    description="Invoices that ended failed after their retries, by the last reason",
 )
+gateway_retries = meter.create_counter(
+    "invoice.gateway.retries",
+    unit="{retry}",
+    description="Gateway calls that retry an earlier failed or lost attempt, by that attempt's reason",
+)
+TERMINAL = ("issued", "failed")
+# Why the previous attempt left no reason: its worker died (or lost Postgres) mid-attempt.
+ATTEMPT_LOST = "attempt_lost"
+
+# checkpoint(point): a hold point for chaos tests (wayfinder_common.holds); a no-op by default.
+Checkpoint = Callable[[str], None]
 
 
-def create_invoice(sessions: sessionmaker[Session], gateway: InvoiceGateway, job: InvoiceJob) -> Invoice:
-    """Issue (or find) the order's invoice; raises GatewayError for the task to retry."""
-    started = time.perf_counter()
-    attributes = {"order.id": job.order_id, "account.id": job.account_id}
+def _no_checkpoint(_: str) -> None:
+    return None
+
+
+class InvoiceFailed(WayfinderError):
+    """One attempt failed; `final` when the invoice is now recorded as failed (no retry left)."""
+
+    def __init__(self, reason: str, attempt: int, final: bool, detail: str) -> None:
+        super().__init__(detail, code=reason)
+        self.reason = reason
+        self.attempt = attempt
+        self.final = final
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The right to make gateway call number `attempt` (0-based) for the order's current drive."""
+
+    invoice_id: str
+    attempt: int
+    last_reason: str | None
+    started: datetime
+
+
+def create_invoice(
+    sessions: sessionmaker[Session],
+    gateway: InvoiceGateway,
+    job: InvoiceJob,
+    policy: RetryPolicy,
+    checkpoint: Checkpoint = _no_checkpoint,
+) -> Invoice:
+    """The order's invoice (issued now or earlier), or raise InvoiceFailed (final or retryable)."""
+    attributes = {"order.id": job.order_id, "account.id": job.account_id, "region": job.region}
     with business_span(tracer, "invoice.create", **attributes) as span:
-        with sessions.begin() as session:
-            existing = session.get(Invoice, job.order_id)
-            if existing is not None and existing.status == "issued":
-                # A redelivery (at-least-once relay or a worker restart): nothing to do twice.
-                existing.deliveries += 1
-                span.set_attributes({"invoice.id": existing.invoice_id, "invoice.status": "issued"})
-                return existing
-            invoice_id = existing.invoice_id if existing else f"inv-{uuid.uuid4()}"
-        span.set_attribute("invoice.id", invoice_id)
-        number = gateway.issue(job)
-        invoice = _save(sessions, job, invoice_id, "issued", number=number)
-        span.set_attribute("invoice.status", "issued")
-        create_duration.record(time.perf_counter() - started, {"invoice.status": "issued"})
-        log.info("invoice issued", extra={"order.id": job.order_id, "invoice.id": invoice_id})
+        claim = _claim(sessions, job)
+        if isinstance(claim, Invoice):
+            # A duplicate delivery (at-least-once relay, republication, restart): nothing twice.
+            span.set_attributes(_outcome_attributes(claim))
+            return claim
+        span.set_attribute("invoice.id", claim.invoice_id)
+        if claim.attempt >= policy.attempts:
+            # Earlier deliveries spent the budget and died before recording the outcome.
+            reason = claim.last_reason or ATTEMPT_LOST
+            _fail(sessions, job, claim, reason, checkpoint)
+            span.set_attributes({"invoice.status": "failed", "failure.reason": reason})
+            raise InvoiceFailed(reason, claim.attempt, True, "no attempt left")
+        if claim.attempt > 0:
+            gateway_retries.add(1, {"failure.reason": claim.last_reason or ATTEMPT_LOST})
+        try:
+            number = gateway.issue(job)
+        except GatewayError as exc:
+            final = not exc.retryable or claim.attempt + 1 >= policy.attempts
+            if final:
+                _fail(sessions, job, claim, exc.reason, checkpoint)
+                span.set_attributes({"invoice.status": "failed", "failure.reason": exc.reason})
+            else:
+                _note_failed_attempt(sessions, job, exc.reason)
+                span.set_attribute("invoice.status", "pending")
+            raise InvoiceFailed(exc.reason, claim.attempt, final, str(exc)) from exc
+        checkpoint("invoice.before_save")
+        invoice, decided = _finish(sessions, job, "issued", checkpoint, number=number)
+        span.set_attributes(_outcome_attributes(invoice))
+        if decided:  # one duration per invoice, even when two deliveries raced to issue it
+            create_duration.record(_since(claim.started), {"invoice.status": "issued"})
+        log.info("invoice issued", extra={"order.id": job.order_id, "invoice.id": invoice.invoice_id})
         return invoice
 
 
-def record_failure(sessions: sessionmaker[Session], job: InvoiceJob, reason: str, final: bool) -> None:
-    """Count every failed attempt; on the last one, keep a `failed` row so nothing is silently lost."""
+def _claim(sessions: sessionmaker[Session], job: InvoiceJob) -> Invoice | Claim:
+    """Count the attempt before making it, under the row lock: concurrent deliveries share one budget."""
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        session.execute(
+            insert(Invoice)
+            .values(
+                order_id=job.order_id,
+                invoice_id=f"inv-{uuid.uuid4()}",
+                status="pending",
+                account_id=job.account_id,
+                region=job.region,
+                amount_cents=job.total_cents,
+                deliveries=0,
+                attempts=0,
+                drive=job.drive,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["order_id"])
+        )
+        row = session.get(Invoice, job.order_id, with_for_update=True, populate_existing=True)
+        assert row is not None
+        row.deliveries += 1
+        if job.drive > row.drive and row.status != "issued":
+            # An operator re-drive: a fresh attempt budget, timed from now.
+            row.status, row.attempts, row.drive = "pending", 0, job.drive
+            row.failure_reason, row.created_at = None, now
+        if row.status in TERMINAL:
+            return row
+        row.attempts += 1
+        return Claim(row.invoice_id, row.attempts - 1, row.failure_reason, row.created_at)
+
+
+def _note_failed_attempt(sessions: sessionmaker[Session], job: InvoiceJob, reason: str) -> None:
+    with sessions.begin() as session:
+        row = session.get(Invoice, job.order_id, with_for_update=True)
+        if row is not None and row.status == "pending":
+            row.failure_reason = reason
+
+
+def _fail(
+    sessions: sessionmaker[Session], job: InvoiceJob, claim: Claim, reason: str, checkpoint: Checkpoint
+) -> None:
+    """Record the terminal failure (the dead letter), counted once per invoice, not per attempt."""
+    if not _finish(sessions, job, "failed", checkpoint, reason=reason)[1]:
+        return  # a concurrent delivery recorded the outcome first: count it once
     create_failures.add(1, {"failure.reason": reason})
-    if final:
-        _save(sessions, job, f"inv-{uuid.uuid4()}", "failed", reason=reason)
-        create_duration.record(0.0, {"invoice.status": "failed"})
-        log.error("invoice creation gave up", extra={"order.id": job.order_id, "failure.reason": reason})
+    create_duration.record(_since(claim.started), {"invoice.status": "failed"})
+    log.error(
+        "invoice creation gave up; re-drive it with `wayfinder invoices redrive`",
+        extra={"order.id": job.order_id, "failure.reason": reason, "invoice.status": "failed"},
+    )
 
 
-def _save(
+def _finish(
     sessions: sessionmaker[Session],
     job: InvoiceJob,
-    invoice_id: str,
     status: str,
+    checkpoint: Checkpoint,
     number: str | None = None,
     reason: str | None = None,
-) -> Invoice:
-    values = {
-        "order_id": job.order_id,
-        "invoice_id": invoice_id,
-        "invoice_number": number,
-        "status": status,
-        "failure_reason": reason,
-        "account_id": job.account_id,
-        "region": job.region,
-        "amount_cents": job.total_cents,
-    }
-    update = {"invoice_number": number, "status": status, "failure_reason": reason}
-    if status == "failed":
-        # Never downgrade an issued invoice because a duplicate delivery failed later.
-        update = {}
-    statement = insert(Invoice).values(**values)
-    statement = (
-        statement.on_conflict_do_update(index_elements=["order_id"], set_=update)
-        if update
-        else statement.on_conflict_do_nothing(index_elements=["order_id"])
-    )
+) -> tuple[Invoice, bool]:
+    """Record the outcome; returns the row and whether this call decided it."""
     with sessions.begin() as session:
-        session.execute(statement)
-        invoice = session.get(Invoice, job.order_id, populate_existing=True)
-        assert invoice is not None
-        return invoice
+        row = session.get(Invoice, job.order_id, with_for_update=True, populate_existing=True)
+        assert row is not None
+        # An issued invoice is never downgraded, and a failure never overwrites another outcome;
+        # an invoice the gateway did issue is always recorded (it exists, whatever we thought).
+        decided = row.status == "pending" or (status == "issued" and row.status != "issued")
+        if decided:
+            row.status, row.invoice_number, row.failure_reason = status, number, reason
+        checkpoint("invoice.in_transaction")
+    return row, decided
+
+
+def _outcome_attributes(invoice: Invoice) -> dict[str, str]:
+    attributes = {"invoice.id": invoice.invoice_id, "invoice.status": invoice.status}
+    if invoice.status == "failed" and invoice.failure_reason:
+        attributes["failure.reason"] = invoice.failure_reason
+    return attributes
+
+
+def _since(started: datetime) -> float:
+    return max(0.0, (datetime.now(UTC) - started).total_seconds())

@@ -1,29 +1,56 @@
-"""outbox-relay's loop and commands."""
+"""outbox-relay's loop and commands: publish new events, finish or republish published ones."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from celery import Celery
 from wayfinder_common.db import make_engine, make_session_factory
+from wayfinder_common.holds import hold
 from wayfinder_common.jobs import INVOICE_QUEUE, celery_config
 from wayfinder_common.telemetry import instrument_celery, setup_telemetry, shutdown_telemetry
 
-from outbox_relay.relay import publish_batch, register_pending_gauge
+from outbox_relay.gauges import register_gauges
+from outbox_relay.reconcile import Reconciler
+from outbox_relay.redrive import redrive_from_cli
+from outbox_relay.relay import publish_batch
 from outbox_relay.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def _celery_sender(broker_url: str) -> Any:
+def _celery_producer(broker_url: str) -> Celery:
     producer = Celery("outbox-relay")
     producer.conf.update(celery_config(broker_url))
+    return producer
+
+
+def _queue_is_empty(producer: Celery) -> Callable[[], bool]:
+    """Whether the invoice queue holds no waiting message.
+
+    A plain declare, not a passive one: Redis deletes an empty list, and kombu then answers a
+    passive declare with "no queue". Declaring the queue the workers consume changes nothing.
+    """
+
+    def check() -> bool:
+        with producer.pool.acquire(block=True, timeout=5) as connection:
+            # One try: with Redis down this must fail fast, not reconnect forever.
+            connection.ensure_connection(max_retries=1)
+            declared = connection.default_channel.queue_declare(INVOICE_QUEUE)
+        return int(declared.message_count) == 0
+
+    return check
+
+
+def _celery_sender(producer: Celery) -> Any:
 
     def send(task_name: str, payload: dict[str, Any], headers: dict[str, Any]) -> None:
         producer.send_task(
@@ -45,8 +72,19 @@ def run() -> None:
     # Sending by task name works across processes only if this producer is instrumented too.
     instrument_celery()
     sessions = make_session_factory(make_engine(settings.database_url))
-    register_pending_gauge(sessions)
-    send = _celery_sender(settings.redis_url)
+    register_gauges(sessions)
+    producer = _celery_producer(settings.redis_url)
+    send = _celery_sender(producer)
+    checkpoint = functools.partial(hold, settings)
+    reconciler = Reconciler(
+        sessions,
+        send,
+        settings.republish_after_s,
+        settings.max_republications,
+        settings.batch_size,
+        checkpoint,
+        _queue_is_empty(producer),
+    )
     heartbeat = Path(settings.heartbeat_file)
     # An Event, not a flag + sleep: SIGTERM wakes the wait at once, so shutdown is prompt.
     stopping = threading.Event()
@@ -54,10 +92,14 @@ def run() -> None:
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     log.info("outbox relay started", extra={"queue.name": INVOICE_QUEUE})
     backoff = settings.poll_interval_s
+    next_reconcile = time.monotonic()
     while not stopping.is_set():
         heartbeat.touch()
         try:
-            published, broker_failed = publish_batch(sessions, send, settings.batch_size)
+            published, broker_failed = publish_batch(sessions, send, settings.batch_size, checkpoint)
+            if not broker_failed and time.monotonic() >= next_reconcile:
+                next_reconcile = time.monotonic() + settings.reconcile_interval_s
+                _, _, broker_failed = reconciler.run_once()
         except Exception as exc:  # Postgres down: same treatment as the broker, back off and retry
             log.warning("outbox poll failed", extra={"error.type": type(exc).__name__})
             published, broker_failed = 0, True
@@ -65,6 +107,11 @@ def run() -> None:
         if published < settings.batch_size or broker_failed:
             stopping.wait(backoff)
     shutdown_telemetry()
+
+
+def redrive() -> None:
+    """Re-drive every recorded invoice failure (or the orders named in argv): one command."""
+    redrive_from_cli(Settings())
 
 
 def healthcheck() -> None:

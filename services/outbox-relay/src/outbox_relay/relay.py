@@ -1,5 +1,8 @@
 """Publish committed outbox rows to Celery, at least once, continuing each order's trace.
 
+Publishing does not finish an event: reconcile.py does, once the invoice (or its recorded
+failure) exists, and republishes events whose message was lost.
+
 Polling is wrapped in suppress_instrumentation: a poll every 200 ms would otherwise be a stream
 of root spans nobody asked for. Each row's publish runs under the context extracted from the
 row, so `outbox.publish` and Celery's `apply_async` span join the checkout's trace.
@@ -13,10 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import metrics, trace
+from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from opentelemetry.metrics import CallbackOptions, Observation
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from wayfinder_common.jobs import ENQUEUED_AT_HEADER, INVOICE_QUEUE
 from wayfinder_common.outbox import OutboxEvent, context_from_carrier
@@ -27,9 +29,17 @@ tracer = trace.get_tracer("outbox-relay")
 
 # send(task_name, payload, headers) -> None; raises when the broker does not take the message.
 Send = Callable[[str, dict[str, Any], dict[str, Any]], None]
+# checkpoint(point): a hold point for chaos tests (wayfinder_common.holds); a no-op by default.
+Checkpoint = Callable[[str], None]
 
 
-def publish_batch(sessions: sessionmaker[Session], send: Send, batch_size: int) -> tuple[int, bool]:
+def no_checkpoint(_: str) -> None:
+    return None
+
+
+def publish_batch(
+    sessions: sessionmaker[Session], send: Send, batch_size: int, checkpoint: Checkpoint = no_checkpoint
+) -> tuple[int, bool]:
     """Publish up to `batch_size` rows, oldest first; returns (published, broker_failed)."""
     published = 0
     with suppress_instrumentation(), sessions.begin() as session:
@@ -42,18 +52,22 @@ def publish_batch(sessions: sessionmaker[Session], send: Send, batch_size: int) 
             .with_for_update(skip_locked=True)
         ).all()
         for row in rows:
-            if not _publish_one(session, row, send):
+            if not publish_one(session, row, send, checkpoint):
                 return published, True
             published += 1
     return published, False
 
 
-def _publish_one(session: Session, row: OutboxEvent, send: Send) -> bool:
+def publish_one(
+    session: Session, row: OutboxEvent, send: Send, checkpoint: Checkpoint, republication: int = 0
+) -> bool:
+    """Hand one row to the broker; `republication` > 0 when an earlier message got no invoice."""
     order_id = str(row.payload.get("order_id", ""))
     attributes = {
         "order.id": order_id,
         "outbox.event_type": row.event_type,
         "queue.name": INVOICE_QUEUE,
+        "retry.attempt": republication,
     }
     # The extracted context is a fresh one, so the poll's suppress flag does not apply to the
     # publish: its spans are the point of the exercise.
@@ -70,6 +84,7 @@ def _publish_one(session: Session, row: OutboxEvent, send: Send) -> bool:
                     extra={"order.id": order_id, "error.type": type(exc).__name__},
                 )
                 raise
+            checkpoint("outbox.after_send")
             row.published_at = datetime.now(UTC)
             row.last_error = None
             log.info("outbox event published", extra={"order.id": order_id})
@@ -78,24 +93,3 @@ def _publish_one(session: Session, row: OutboxEvent, send: Send) -> bool:
     finally:
         otel_context.detach(token)
     return True
-
-
-def register_pending_gauge(sessions: sessionmaker[Session]) -> None:
-    """outbox.pending: rows committed but not yet on the queue (grows while Redis is down)."""
-
-    def observe(_: CallbackOptions) -> list[Observation]:
-        try:
-            with suppress_instrumentation(), sessions() as session:
-                count = session.scalar(
-                    select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None))
-                )
-        except Exception:
-            return []  # no observation beats a wrong one while Postgres is down
-        return [Observation(int(count or 0))]
-
-    metrics.get_meter("outbox-relay").create_observable_gauge(
-        "outbox.pending",
-        callbacks=[observe],
-        unit="{event}",
-        description="Outbox events committed but not yet published",
-    )

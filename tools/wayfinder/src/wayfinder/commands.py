@@ -5,5 +5,12 @@ from __future__ import annotations
 from wayfinder.contract import cli as contract_cli
 from wayfinder.load import cli as load_cli
 from wayfinder.local import cli as local_cli
+from wayfinder.local import components, invoices
 
-REGISTRARS: list = [local_cli.register, contract_cli.register, load_cli.register]
+REGISTRARS: list = [
+    local_cli.register,
+    contract_cli.register,
+    load_cli.register,
+    components.register,
+    invoices.register,
+]

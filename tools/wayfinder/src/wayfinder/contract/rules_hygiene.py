@@ -10,7 +10,8 @@ else a traceback is a high-cardinality blob that belongs in that event or in the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import lru_cache
 
 from wayfinder.contract.model import Registry
 from wayfinder.contract.patterns import (
@@ -24,7 +25,7 @@ from wayfinder.contract.patterns import (
     with_ids_elided,
 )
 from wayfinder.contract.report import Violation
-from wayfinder.contract.sites import Telemetry, attribute_sites, unique_resources, violation_at
+from wayfinder.contract.sites import Site, Telemetry, attribute_sites, unique_resources, violation_at
 
 
 def span_name_high_cardinality(t: Telemetry, reg: Registry) -> Iterator[Violation]:
@@ -44,15 +45,41 @@ def span_name_high_cardinality(t: Telemetry, reg: Registry) -> Iterator[Violatio
 
 
 def pii_email(t: Telemetry, reg: Registry) -> Iterator[Violation]:
-    return _personal_data(t, "pii.email", "an email address", emails)
+    return _personal_data(t, "pii.email", "an email address", EMAIL)
 
 
 def pii_card_number(t: Telemetry, reg: Registry) -> Iterator[Violation]:
-    return _personal_data(t, "pii.card_number", "a card number", card_numbers)
+    return _personal_data(t, "pii.card_number", "a card number", CARD_NUMBER)
 
 
 def pii_card_token(t: Telemetry, reg: Registry) -> Iterator[Violation]:
-    return _personal_data(t, "pii.card_token", "a card token", card_tokens)
+    return _personal_data(t, "pii.card_token", "a card token", CARD_TOKEN)
+
+
+EMAIL, CARD_NUMBER, CARD_TOKEN = "email", "card number", "card token"
+
+
+@lru_cache(maxsize=1 << 16)
+def _kinds(text: str) -> frozenset[str]:
+    """Which kinds of personal data one string holds: the three detectors, run once per string."""
+    found = {EMAIL} if emails(text) else set()
+    if card_numbers(text):
+        found.add(CARD_NUMBER)
+    if card_tokens(text):
+        found.add(CARD_TOKEN)
+    return frozenset(found)
+
+
+def _leaks(t: Telemetry) -> list[tuple[Site, str | None, str, frozenset[str]]]:
+    """The text places holding personal data, found in one pass shared by the three rules."""
+    cached = t.memo.get("leaks")
+    if cached is None:
+        cached = t.memo["leaks"] = [
+            (site, key, place, kinds)
+            for site, key, place, strings in t.text_values
+            if (kinds := frozenset().union(*(_kinds(text) for text in strings)))
+        ]
+    return cached
 
 
 def attribute_stacktrace(t: Telemetry, reg: Registry) -> Iterator[Violation]:
@@ -84,9 +111,7 @@ def resource_required_missing(t: Telemetry, reg: Registry) -> Iterator[Violation
                 )
 
 
-def _personal_data(
-    t: Telemetry, rule: str, kind: str, find: Callable[..., tuple[str, ...]]
-) -> Iterator[Violation]:
-    for site, key, place, strings in t.text_values:
-        if any(find(text) for text in strings):
-            yield violation_at(site, rule, key, f"{kind} in {place}")
+def _personal_data(t: Telemetry, rule: str, what: str, kind: str) -> Iterator[Violation]:
+    for site, key, place, kinds in _leaks(t):
+        if kind in kinds:
+            yield violation_at(site, rule, key, f"{what} in {place}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 from typing import Any
@@ -29,6 +29,8 @@ class Telemetry:
     # The distinct resources to judge, when a streaming check already judged the others in
     # earlier chunks; None: every resource of these records.
     resources: Resources | None = None
+    # Results the rules compute once per chunk and share (a rule module's own cache).
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def sites(self) -> list[Site]:

@@ -49,7 +49,10 @@ class Telemetry:
     @cached_property
     def text_values(self) -> list[tuple[Site, str | None, str, tuple[str, ...]]]:
         """Every text place with the strings inside its value, for the three personal-data rules."""
-        return [(site, key, place, tuple(texts(value))) for site, key, place, value in self.text_places]
+        return [
+            (site, key, place, (value,) if type(value) is str else tuple(texts(value)))
+            for site, key, place, value in self.text_places
+        ]
 
     def counts(self) -> dict[str, int]:
         return {
@@ -117,8 +120,13 @@ def unique_resources(telemetry: Telemetry) -> Resources:
         *telemetry.logs,
         *telemetry.metric_points,
     ]
+    # Records read from a store share one parsed resource per distinct text: serialize each
+    # object once (the records keep them alive, so an id is not reused meanwhile).
+    keys: dict[int, str] = {}
     for record in records:
-        key = json.dumps(record.resource, sort_keys=True, default=str)
+        key = keys.get(id(record.resource))
+        if key is None:
+            key = keys[id(record.resource)] = json.dumps(record.resource, sort_keys=True, default=str)
         if key not in seen:
             seen[key] = (record.service_name, record.resource)
     return seen

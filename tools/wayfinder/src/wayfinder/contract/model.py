@@ -133,6 +133,7 @@ class Registry:
     stdout_fields: tuple[StdoutField, ...]
     renamed: Mapping[str, str]
     _span_defs: dict[str, list[SpanDef]] = field(default_factory=dict, compare=False, repr=False)
+    _async_spans: dict[str, list[SpanDef]] = field(default_factory=dict, compare=False, repr=False)
 
     def span_defs_for(self, span_name: str) -> list[SpanDef]:
         # Asked once per span per rule: remember the answer for each distinct name.
@@ -142,4 +143,8 @@ class Registry:
         return found
 
     def async_spans(self, role: str) -> list[SpanDef]:
-        return [s for s in self.spans if s.async_hop is not None and s.async_hop.role == role]
+        found = self._async_spans.get(role)
+        if found is None:
+            found = [s for s in self.spans if s.async_hop is not None and s.async_hop.role == role]
+            self._async_spans[role] = found
+        return found

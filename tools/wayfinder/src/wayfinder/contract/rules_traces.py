@@ -132,7 +132,14 @@ def _by_trace(spans: Sequence[SpanRecord]) -> dict[str, list[SpanRecord]]:
 
 
 def _role(span: SpanRecord, defs: list[SpanDef]) -> SpanDef | None:
-    return next((d for d in defs if d.matches(span.name) and d.kind == span.kind), None)
+    # Asked for every span of every trace: remember the answer per (definitions, name, kind).
+    key = (id(defs), span.name, span.kind)
+    if key not in _ROLES or _ROLES[key][0] is not defs:
+        _ROLES[key] = (defs, next((d for d in defs if d.matches(span.name) and d.kind == span.kind), None))
+    return _ROLES[key][1]
+
+
+_ROLES: dict[tuple[int, str, str], tuple[list[SpanDef], SpanDef | None]] = {}
 
 
 def _starts_trace(span: SpanRecord, by_id: dict[str, SpanRecord], producers: list[SpanDef]) -> bool:

@@ -1,5 +1,6 @@
-"""`python -m benchmarks`: checkout latency with and without telemetry, and `make up` to the
-first trace (benchmarks/startup.py), against targets.
+"""`python -m benchmarks`: checkout latency with and without telemetry, `make up` to the
+first trace (benchmarks/startup.py) and the contract check over a large store
+(benchmarks/contract_check.py), against targets.
 
 Starts the shop twice in local mode (throwaway Postgres/Redis on free ports), places the same
 sequence of orders, and reports p50/p95 and the telemetry overhead. Exit 1 if a target is missed.
@@ -21,7 +22,7 @@ from wayfinder.local.stack import LocalStack
 from wayfinder.store.db import TelemetryStore
 from wayfinder.store.server import OTLPReceiver
 
-from benchmarks import startup
+from benchmarks import contract_check, startup
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "150"))
 WARMUP = 10
@@ -91,6 +92,7 @@ def main() -> int:
     print(f"  p95 with telemetry: {p95:.1f} ms (target <= {TARGET_P95_MS} ms)")
     ok = overhead <= TARGET_OVERHEAD_MS and p95 <= TARGET_P95_MS
     ok = startup.main() and ok
+    ok = contract_check.main() and ok
     print("PASS" if ok else "FAIL: a target was missed")
     return 0 if ok else 1
 

@@ -99,12 +99,7 @@ def engine_available(
     timeout: float = INFO_TIMEOUT_S,
 ) -> bool:
     """True when the docker CLI is installed and `docker info` reaches an engine in time."""
-    if which("docker") is None:
-        return False
-    try:
-        return runner(["docker", "info"], timeout=timeout) == 0
-    except (subprocess.TimeoutExpired, OSError):
-        return False
+    return _docker_answers(["info"], runner, which, timeout)
 
 
 def compose_available(
@@ -113,10 +108,16 @@ def compose_available(
     timeout: float = INFO_TIMEOUT_S,
 ) -> bool:
     """True when the docker client has the compose plugin (`docker compose version` works)."""
+    return _docker_answers(["compose", "version"], runner, which, timeout)
+
+
+def _docker_answers(
+    args: list[str], runner: Runner, which: Callable[[str], str | None], timeout: float
+) -> bool:
     if which("docker") is None:
         return False
     try:
-        return runner(["docker", "compose", "version"], timeout=timeout) == 0
+        return runner(["docker", *args], timeout=timeout) == 0
     except (subprocess.TimeoutExpired, OSError):
         return False
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wayfinder.local.config import LocalConfig
-from wayfinder.local.processes import ProcessSpec
+from wayfinder.local.processes import ProcessSpec, proc_stats
 from wayfinder.local.stack import HTTP_SERVICES, WORKERS, LocalStack
 from wayfinder.local.waiting import wait_for
 
@@ -128,23 +128,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _proc_stats() -> list[tuple[int, int, int]]:
-    """(pid, parent pid, process group) of every process, from /proc (Linux)."""
-    stats = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        stats.append((int(entry.name), int(fields[1]), int(fields[2])))
-    return stats
-
-
 def _children(parent: int) -> set[int]:
-    return {pid for pid, ppid, _ in _proc_stats() if ppid == parent}
+    return {pid for pid, ppid, _, _ in proc_stats() if ppid == parent}
 
 
 def _group_members(group: int) -> set[int]:
-    return {pid for pid, _, pgid in _proc_stats() if pgid == group}
+    return {pid for pid, _, pgid, _ in proc_stats() if pgid == group}

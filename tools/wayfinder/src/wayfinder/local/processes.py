@@ -111,16 +111,20 @@ def _group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     # Members left are zombies of other parents or still exiting; check /proc where we can.
-    proc = Path("/proc")
-    if not proc.exists():
+    if not Path("/proc").exists():
         return True
-    for entry in proc.iterdir():
+    return any(group == pgid and state != "Z" for _, _, group, state in proc_stats())
+
+
+def proc_stats() -> list[tuple[int, int, int, str]]:
+    """(pid, parent pid, process group, state) of every process, from /proc (Linux)."""
+    stats = []
+    for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+        stats.append((int(entry.name), int(fields[1]), int(fields[2]), fields[0]))
+    return stats

@@ -53,9 +53,13 @@ class ComponentStatus:
 
 
 class LocalStack:
-    def __init__(self, config: LocalConfig, report: Report = print) -> None:
+    def __init__(
+        self, config: LocalConfig, report: Report = print, cgroups: dict[str, Path] | None = None
+    ) -> None:
         self.config = config
         self.report = report
+        # Service name -> the cgroup it starts in (benchmarks/memory.py measures each one).
+        self.cgroups = cgroups or {}
         self.processes = ProcessTable(config.run_dir, config.log_dir)
         self.postgres = PostgresServer(config.home / "postgres" / "data", config.postgres_port)
         self.redis = RedisServer(config.home / "redis", config.redis_port)
@@ -166,7 +170,7 @@ class LocalStack:
 
     def _start(self, name: str, module: str, command: str) -> None:
         argv = [sys.executable, "-m", module, command]
-        self.processes.start(ProcessSpec(name, argv, self.service_env(name)))
+        self.processes.start(ProcessSpec(name, argv, self.service_env(name), self.cgroups.get(name)))
 
     def _start_provider(self) -> None:
         self._start(*HTTP_SERVICES[0], "serve")

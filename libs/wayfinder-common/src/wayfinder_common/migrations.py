@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, text
 
 
 def upgrade(database_url: str, migrations_dir: Path, schema: str) -> None:
     """Create the service's schema if needed and apply its migrations up to head."""
+    # Imported here, not at the top: every service imports this module for its `migrate`
+    # command, and alembic (with mako) would otherwise stay resident in each serving process.
+    from alembic import command
+    from alembic.config import Config
+
     engine = create_engine(database_url)
     with engine.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

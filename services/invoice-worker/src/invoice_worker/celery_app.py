@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
 import httpx
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown
 from sqlalchemy.orm import Session, sessionmaker
 from wayfinder_common.db import make_engine, make_session_factory
 from wayfinder_common.jobs import celery_config
@@ -29,6 +30,13 @@ class Resources:
 
     sessions: sessionmaker[Session] | None = None
     gateway: InvoiceGateway | None = None
+
+
+@worker_init.connect
+def _freeze_parent_objects(**_: Any) -> None:
+    # In the parent, before the pool forks: its objects are shared copy-on-write with the
+    # children, and a child's cyclic GC writing their headers would copy every page it visits.
+    gc.freeze()
 
 
 @worker_process_init.connect

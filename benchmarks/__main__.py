@@ -1,6 +1,7 @@
 """`python -m benchmarks`: checkout latency with and without telemetry, `make up` to the
-first trace (benchmarks/startup.py) and the contract check over a large store
-(benchmarks/contract_check.py), against targets.
+first trace (benchmarks/startup.py), the contract check over a large store
+(benchmarks/contract_check.py) and each service's memory peak against its compose limit
+(benchmarks/memory.py), against targets.
 
 Starts the shop twice in local mode (throwaway Postgres/Redis on free ports), places the same
 sequence of orders, and reports p50/p95 and the telemetry overhead. Exit 1 if a target is missed.
@@ -22,7 +23,7 @@ from wayfinder.local.stack import LocalStack
 from wayfinder.store.db import TelemetryStore
 from wayfinder.store.server import OTLPReceiver
 
-from benchmarks import contract_check, startup
+from benchmarks import contract_check, memory, startup
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "150"))
 WARMUP = 10
@@ -93,6 +94,7 @@ def main() -> int:
     ok = overhead <= TARGET_OVERHEAD_MS and p95 <= TARGET_P95_MS
     ok = startup.main() and ok
     ok = contract_check.main() and ok
+    ok = memory.main() and ok
     print("PASS" if ok else "FAIL: a target was missed")
     return 0 if ok else 1
 

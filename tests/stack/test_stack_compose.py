@@ -21,7 +21,9 @@ from stack_sources import (
 
 from tests.support import missing_tool
 
-MEMORY_BUDGET = int(2.5 * 1024**3)
+# 2.5 GiB was the aim; the measured peaks with their 30 % headroom (benchmarks/memory.py,
+# docs/stack.md) need a little more. Never past 3 GiB, half of the OpenTelemetry demo's.
+MEMORY_BUDGET = int(2.75 * 1024**3)
 COLLECTOR_OTLP_HTTP = "http://otel-collector:4318"
 
 
@@ -107,7 +109,8 @@ def compose_problems(document: dict[str, Any]) -> list[str]:
             # The budget is the stack `make up` starts; optional profiles are listed on top.
             total += limit
     if total > MEMORY_BUDGET:
-        problems.append(f"memory limits add up to {total / 1024**2:.0f} MiB, over 2.5 GiB")
+        budget = f"{MEMORY_BUDGET / 1024**3:g} GiB"
+        problems.append(f"memory limits add up to {total / 1024**2:.0f} MiB, over {budget}")
     return problems + dependency_problems(document)
 
 
@@ -277,7 +280,7 @@ def _mutated(change) -> dict[str, Any]:
         (lambda s: s["grafana"].update(ports=["3000:3000"]), "not bound to 127.0.0.1"),
         (lambda s: s["grafana"].update(ports=["0.0.0.0:3000:3000"]), "not bound to 127.0.0.1"),
         (lambda s: s["tempo"].pop("deploy"), "no memory limit"),
-        (lambda s: s["tempo"]["deploy"]["resources"]["limits"].update(memory="1G"), "over 2.5 GiB"),
+        (lambda s: s["tempo"]["deploy"]["resources"]["limits"].update(memory="1G"), "over 2.75 GiB"),
         (
             lambda s: s["payment"]["depends_on"].update(ledger={"condition": "service_healthy"}),
             "unknown service",

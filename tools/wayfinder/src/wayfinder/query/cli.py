@@ -34,7 +34,12 @@ def register(sub: Any) -> None:
     metrics.add_argument("--quantile", type=float, default=0.95, help="for histograms (default 0.95)")
     metrics.add_argument("--window", type=_window, default="5m", help="rate window (default 5m)")
     metrics.add_argument(
-        "--range", type=seconds, default=900.0, dest="range_s", help="chart range (default 15m)"
+        "--range",
+        type=seconds,
+        default=900.0,
+        dest="range_s",
+        metavar="DURATION",
+        help="chart range (default 15m)",
     )
     metrics.add_argument(
         "--exemplars", action="store_true", help="also list trace ids behind the slowest observations"
@@ -47,7 +52,12 @@ def register(sub: Any) -> None:
     traces.add_argument("--service", default=None, help="a span of this service (service.name)")
     traces.add_argument("--span", default=None, dest="span_name", help="a span with this name")
     traces.add_argument(
-        "--min-duration", type=seconds, default=None, dest="min_duration_s", help=MIN_DURATION_HELP
+        "--min-duration",
+        type=seconds,
+        default=None,
+        dest="min_duration_s",
+        metavar="DURATION",
+        help=MIN_DURATION_HELP,
     )
     traces.add_argument(
         "--attr",

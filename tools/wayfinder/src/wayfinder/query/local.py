@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wayfinder.navigator.tree import TraceSummary, summarize
-from wayfinder.query.model import Alert, Answer, Breakdown, ExemplarRef, TraceQuery
+from wayfinder.query.model import Alert, Answer, Breakdown, ExemplarRef, QueryError, TraceQuery
 from wayfinder.query.prometheus_api import PrometheusAPI
 from wayfinder.query.promql import by_label
 from wayfinder.store.db import TelemetryStore
@@ -20,7 +20,13 @@ class LocalBackend:
         self.prometheus = prometheus
 
     def alerts(self) -> Answer[list[Alert]]:
-        return Answer(self.prometheus.alerts(), f"GET {self.prometheus.url}/api/v1/alerts")
+        try:
+            return Answer(self.prometheus.alerts(), f"GET {self.prometheus.url}/api/v1/alerts")
+        except QueryError as exc:
+            # Local mode runs without a Prometheus binary: say so rather than only "no answer".
+            raise QueryError(
+                f"{exc}\n(`wayfinder status` says whether local mode's Prometheus runs)"
+            ) from exc
 
     def breakdown(
         self, metric: str, by: str | None, quantile: float, window: str, range_s: float

@@ -240,15 +240,22 @@ def _summary(result: CheckoutResult, spans: list[Any]) -> dict[str, Any]:
 
 
 def _records_of_trace(kind: str, trace_id: str) -> list[Any] | None:
-    """The trace's spans or logs from the store, or None after saying why there are none."""
-    store = _open_store()
-    if store is None:
+    """The trace's spans or logs (store or compose stack: wayfinder.query), or None after saying why."""
+    from wayfinder.query.model import QueryError
+    from wayfinder.query.select import backend
+
+    try:
+        found = backend()
+        answer = found.trace(trace_id) if kind == "spans" else found.trace_logs(trace_id)
+    except QueryError as exc:
+        print(f"wayfinder: {exc}", file=sys.stderr)
         return None
-    records = store.spans(trace_id=trace_id) if kind == "spans" else store.logs(trace_id=trace_id)
-    if not records:
+    if answer.link:
+        print(f"Grafana: {answer.link}", file=sys.stderr)
+    if not answer.value:
         print(f"wayfinder: no {kind} for trace {trace_id}", file=sys.stderr)
         return None
-    return list(records)
+    return list(answer.value)
 
 
 def cmd_trace(args: argparse.Namespace) -> int:

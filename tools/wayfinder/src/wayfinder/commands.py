@@ -6,6 +6,7 @@ from wayfinder.contract import cli as contract_cli
 from wayfinder.load import cli as load_cli
 from wayfinder.local import cli as local_cli
 from wayfinder.local import components, invoices
+from wayfinder.query import cli as query_cli
 
 REGISTRARS: list = [
     local_cli.register,
@@ -13,4 +14,5 @@ REGISTRARS: list = [
     load_cli.register,
     components.register,
     invoices.register,
+    query_cli.register,
 ]

@@ -67,11 +67,11 @@ def target(explicit: str | None) -> tuple[str, str]:
     """checkout-api's URL and which mode serves it: compose's published port or local mode's."""
     if explicit:
         return explicit.rstrip("/"), "given"
-    from wayfinder.local.cli import _remembered_mode
+    from wayfinder.local.cli import remembered_mode
     from wayfinder.local.config import LocalConfig, find_project_root
 
     config = LocalConfig()
-    if _remembered_mode(config) == "compose":
+    if remembered_mode(config) == "compose":
         from wayfinder.compose_mode import checkout_url
 
         return checkout_url(find_project_root()), "compose"

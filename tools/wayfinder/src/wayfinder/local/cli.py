@@ -1,4 +1,4 @@
-"""`wayfinder up|down|status|setup|checkout|trace|traces|logs`: local mode and the terminal navigator."""
+"""`wayfinder up|down|status|setup|checkout|trace|logs`: local mode and the terminal navigator."""
 
 from __future__ import annotations
 
@@ -49,10 +49,7 @@ def register(sub: Any) -> None:
     trace = sub.add_parser("trace", help="show one trace as a waterfall")
     trace.add_argument("trace_id")
     trace.set_defaults(handler=cmd_trace)
-    traces = sub.add_parser("traces", help="list recent traces")
-    traces.add_argument("--service", default=None)
-    traces.add_argument("--limit", type=int, default=20)
-    traces.set_defaults(handler=cmd_traces)
+    # `traces` (search with filters), `alerts` and `metrics` live in wayfinder.query.cli.
     logs = sub.add_parser("logs", help="the logs of one trace, in time order")
     logs.add_argument("--trace", required=True, dest="trace_id")
     logs.set_defaults(handler=cmd_logs)
@@ -75,7 +72,8 @@ def _remember_mode(config: LocalConfig, mode: str) -> None:
     (config.home / "mode").write_text(mode)
 
 
-def _remembered_mode(config: LocalConfig) -> str | None:
+def remembered_mode(config: LocalConfig) -> str | None:
+    """The mode the last `up` chose (local or compose), if any."""
     path = config.home / "mode"
     return path.read_text().strip() if path.exists() else None
 
@@ -158,7 +156,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     config = LocalConfig()
-    mode = args.mode or _remembered_mode(config)
+    mode = args.mode or remembered_mode(config)
     if _mode(mode) == "compose":
         from wayfinder import compose_mode
         from wayfinder.local.config import find_project_root
@@ -242,15 +240,22 @@ def _summary(result: CheckoutResult, spans: list[Any]) -> dict[str, Any]:
 
 
 def _records_of_trace(kind: str, trace_id: str) -> list[Any] | None:
-    """The trace's spans or logs from the store, or None after saying why there are none."""
-    store = _open_store()
-    if store is None:
+    """The trace's spans or logs (store or compose stack: wayfinder.query), or None after saying why."""
+    from wayfinder.query.model import QueryError
+    from wayfinder.query.select import backend
+
+    try:
+        found = backend()
+        answer = found.trace(trace_id) if kind == "spans" else found.trace_logs(trace_id)
+    except QueryError as exc:
+        print(f"wayfinder: {exc}", file=sys.stderr)
         return None
-    records = store.spans(trace_id=trace_id) if kind == "spans" else store.logs(trace_id=trace_id)
-    if not records:
+    if answer.link:
+        print(f"Grafana: {answer.link}", file=sys.stderr)
+    if not answer.value:
         print(f"wayfinder: no {kind} for trace {trace_id}", file=sys.stderr)
         return None
-    return list(records)
+    return list(answer.value)
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
@@ -261,19 +266,6 @@ def cmd_trace(args: argparse.Namespace) -> int:
         return 1
     print(render_trace(spans, width=_width(), color=sys.stdout.isatty()))
     print(f"\nNext: uv run wayfinder logs --trace {args.trace_id}")
-    return 0
-
-
-def cmd_traces(args: argparse.Namespace) -> int:
-    from wayfinder.navigator.tables import render_trace_list
-
-    store = _open_store()
-    if store is None:
-        return 1
-    ids = store.trace_ids(service=args.service, limit=args.limit)
-    print(
-        render_trace_list([store.spans(trace_id=t) for t in ids], width=_width(), color=sys.stdout.isatty())
-    )
     return 0
 
 

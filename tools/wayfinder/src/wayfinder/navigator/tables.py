@@ -17,7 +17,7 @@ from wayfinder.navigator.text import (
     key_attributes,
     paint,
 )
-from wayfinder.navigator.tree import summarize
+from wayfinder.navigator.tree import TraceSummary, summarize
 from wayfinder.store.model import LogRecordRow, SpanRecord
 
 # OTLP severity numbers come in bands of four: 1-4 TRACE ... 21-24 FATAL.
@@ -61,7 +61,11 @@ def render_logs(logs: Sequence[LogRecordRow], color: bool = False, *, width: int
 
 def render_trace_list(traces: Iterable[Sequence[SpanRecord]], width: int = 100, color: bool = False) -> str:
     """A short table of traces (each given as its spans), in the order given."""
-    summaries = [summarize(spans) for spans in traces if spans]
+    return render_summaries([summarize(spans) for spans in traces if spans], width, color)
+
+
+def render_summaries(summaries: Sequence[TraceSummary], width: int = 100, color: bool = False) -> str:
+    """A short table of trace summaries; an error count below 0 means unknown (a Tempo search)."""
     if not summaries:
         return "(no traces)"
     duration_width = max(8, *(len(format_ms(s.duration_ms)) for s in summaries))
@@ -78,7 +82,8 @@ def render_trace_list(traces: Iterable[Sequence[SpanRecord]], width: int = 100, 
     ]
     lines = [paint(fit(GAP.join(title), width), DIM, color)]
     for s in summaries:
-        errors = cell(f"✗ {s.error_count}" if s.error_count else "0", 6, align_right=True)
+        count = "?" if s.error_count < 0 else f"✗ {s.error_count}" if s.error_count else "0"
+        errors = cell(count, 6, align_right=True)
         row = [
             s.trace_id.ljust(32),
             cell(s.root_name, root_width),

@@ -23,7 +23,7 @@ from wayfinder.store import otlp
 from wayfinder.store.decode import Record, decode, records_of
 from wayfinder.store.encode import logs_request, metrics_request, spans_request
 from wayfinder.store.model import LogRecordRow, MetricPoint, SpanRecord
-from wayfinder.store.query import Where, attribute_match
+from wayfinder.store.query import Where, attribute_match, attribute_text_match
 from wayfinder.store.schema import (
     LOGS,
     METRIC_POINTS,
@@ -218,6 +218,32 @@ class TelemetryStore:
         where = Where().equals("service_name", service).equals("name", span_name)
         if attribute is not None:
             where.clause(*attribute_match("spans", *attribute))
+        sql = (
+            "SELECT trace_id FROM spans WHERE trace_id IN "
+            f"(SELECT trace_id FROM spans{where.sql}) "
+            "GROUP BY trace_id ORDER BY MIN(start_unix_nano) DESC LIMIT ?"
+        )
+        return [row[0] for row in self._rows(sql, [*where.params, limit])]
+
+    def search_trace_ids(
+        self,
+        service: str | None = None,
+        span_name: str | None = None,
+        min_duration_ns: int | None = None,
+        attributes: Sequence[tuple[str, str]] = (),
+        errors: bool = False,
+        limit: int = 20,
+    ) -> list[str]:
+        """Traces holding ONE span that matches service, name, minimum duration and every
+        attribute (CLI text: `500` also matches the number), newest first; with `errors`, only
+        traces where any span has status ERROR."""
+        where = Where().equals("service_name", service).equals("name", span_name)
+        if min_duration_ns is not None:
+            where.clause("end_unix_nano - start_unix_nano >= ?", [min_duration_ns])
+        for key, text in attributes:
+            where.clause(*attribute_text_match("spans", key, text))
+        if errors:
+            where.clause("trace_id IN (SELECT trace_id FROM spans WHERE status_code = 'ERROR')", [])
         sql = (
             "SELECT trace_id FROM spans WHERE trace_id IN "
             f"(SELECT trace_id FROM spans{where.sql}) "

@@ -10,6 +10,7 @@ in instant queries in the compose stack.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -20,6 +21,10 @@ from wayfinder.store.model import MetricPoint
 from wayfinder.store.openmetrics import render
 
 DEFAULT_STALE_AFTER_S = 300.0
+# The SDK exports an exemplar only with the points of the interval it was taken in; points
+# newer than it keep it (render shows the newest per bucket), so a scrape that comes after a
+# few quicker exports still carries the slow request's exemplar. Bounded per series.
+MAX_EXEMPLARS = 64
 _SeriesKey = tuple[str, str, str]
 
 
@@ -60,7 +65,7 @@ class Exposition:
                 key = _key(point)
                 known = self._latest.get(key)
                 if known is None or point.time_unix_nano >= known.time_unix_nano:
-                    self._latest[key] = point
+                    self._latest[key] = _carry_exemplars(point, known)
             for key in [k for k, p in self._latest.items() if p.time_unix_nano < horizon]:
                 del self._latest[key]
 
@@ -70,3 +75,10 @@ class Exposition:
         with self._lock:
             points = list(self._latest.values())
         return render(points)
+
+
+def _carry_exemplars(point: MetricPoint, known: MetricPoint | None) -> MetricPoint:
+    if known is None or not known.exemplars:
+        return point
+    merged = sorted({*point.exemplars, *known.exemplars}, key=lambda e: e.time_unix_nano)[-MAX_EXEMPLARS:]
+    return dataclasses.replace(point, exemplars=tuple(merged))

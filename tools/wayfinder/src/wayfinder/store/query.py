@@ -44,3 +44,22 @@ def attribute_match(table: str, key: str, value: object) -> tuple[str, list[Any]
         f"EXISTS (SELECT 1 FROM json_each({table}.attributes) AS a WHERE a.key = ? AND a.value = ?)",
         [key, value],
     )
+
+
+def attribute_text_match(table: str, key: str, text: str) -> tuple[str, list[Any]]:
+    """Like `attribute_match` for a value typed on a command line: `eu-west` matches the string,
+    `3` the string or the number, `true` the string or JSON true."""
+    candidates: list[Any] = [text]
+    for number in (int, float):
+        try:
+            candidates.append(number(text))
+            break
+        except ValueError:
+            continue
+    if text in ("true", "false"):
+        candidates.append(1 if text == "true" else 0)
+    marks = ", ".join("?" for _ in candidates)
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({table}.attributes) AS a WHERE a.key = ? AND a.value IN ({marks}))",
+        [key, *candidates],
+    )

@@ -208,16 +208,30 @@ def test_a_rejected_invoice_is_kept_as_failed_with_its_reason(pipeline: Pipeline
     assert number is None and reason == "gateway_rejected"
 
 
-def test_a_late_final_failure_never_downgrades_an_issued_invoice(pipeline: Pipeline) -> None:
-    from invoice_worker import service as invoices
-
+def test_a_redelivery_that_meets_a_failing_gateway_never_downgrades_an_issued_invoice(
+    pipeline: Pipeline,
+) -> None:
     job = _job()
     _send_directly(pipeline, job)
-    _invoice(pipeline, job, "issued")
-    invoices.record_failure(pipeline.sessions, job, "gateway_unavailable", final=True)
-    assert pipeline.sql("SELECT status FROM invoice.invoices WHERE order_id = :o", o=job.order_id) == [
-        ("issued",)
-    ]
+    ((_, number, _, _),) = _invoice(pipeline, job, "issued")
+    faults = f"{pipeline.provider_url}/admin/faults"
+    httpx.put(f"{faults}/invoice", json={"error_rate": 1.0}, timeout=5).raise_for_status()
+    try:
+        # The same job again (a republication, say) while every gateway call would fail: the
+        # worker finds the invoice issued and finishes without calling the gateway.
+        _send_directly(pipeline, job)
+
+        def delivered_twice() -> list[tuple[Any, ...]] | None:
+            rows = pipeline.sql(
+                "SELECT status, invoice_number, deliveries FROM invoice.invoices WHERE order_id = :o",
+                o=job.order_id,
+            )
+            return rows if rows and rows[0][2] >= 2 else None
+
+        ((status, again, _),) = poll_until(delivered_twice, "the second delivery to be counted", TIMEOUT_S)
+    finally:
+        httpx.delete(faults, timeout=5).raise_for_status()
+    assert status == "issued" and again == number
 
 
 def test_the_relay_keeps_rows_while_redis_is_down_and_publishes_them_after(pipeline: Pipeline) -> None:

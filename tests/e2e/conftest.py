@@ -68,11 +68,19 @@ class Shop:
 
         return poll_until(complete, f"spans {sorted(names)} of trace {trace_id}", timeout_s)
 
+    @property
+    def faults(self) -> Any:
+        from wayfinder.scenarios.control import FaultControl
+        from wayfinder.scenarios.paths import StatePaths
+
+        return FaultControl(StatePaths(self.config.home))
+
     def set_fault(self, scope: str, **fault: Any) -> None:
-        httpx.put(f"{self.provider_url}/admin/faults/{scope}", json=fault, timeout=5).raise_for_status()
+        """The provider's whole behaviour for one scope (the `provider.behaviour` hook)."""
+        self.faults.switch_on("provider.behaviour", scope, fault)
 
     def reset_faults(self) -> None:
-        httpx.delete(f"{self.provider_url}/admin/faults", timeout=5).raise_for_status()
+        self.faults.reset()
 
     def stock(self, sku: str) -> int:
         products = httpx.get(f"{self.url}/products", timeout=10).json()

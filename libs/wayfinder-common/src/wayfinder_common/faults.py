@@ -1,7 +1,8 @@
 """Generic fault hooks: named scopes with switchable latency, errors, rate limits and timeouts.
 
 Services only know these knobs; which knob a failure scenario turns, and when, is data in
-scenarios/. A scope is a bounded string such as "authorize:eu-west".
+scenarios/. A scope is a bounded string such as "authorize:eu-west". The runtime switch is the
+sealed fault state (faultstate.py), written through the token-protected fault control.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import random
 import threading
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 
@@ -58,27 +58,3 @@ class FaultBook:
         with self._lock:
             jitter = self._random.uniform(0, fault.jitter_ms) if fault.jitter_ms else 0.0
         return (fault.latency_ms + jitter) / 1000.0
-
-
-def fault_router(book: FaultBook) -> APIRouter:
-    """GET/PUT/DELETE /admin/faults: the runtime switch scenarios use."""
-    router = APIRouter(prefix="/admin/faults", tags=["faults"])
-
-    @router.get("")
-    def list_faults() -> dict[str, Fault]:
-        """Every scope's current behaviour."""
-        return book.snapshot()
-
-    @router.put("/{scope}")
-    def set_fault(scope: str, fault: Fault) -> Fault:
-        """Switch one scope's behaviour."""
-        book.set(scope, fault)
-        return fault
-
-    @router.delete("")
-    def reset_faults() -> dict[str, Fault]:
-        """Back to healthy defaults."""
-        book.reset()
-        return book.snapshot()
-
-    return router

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wayfinder_common.db import is_database_unavailable, make_engine, make_session_factory, ping
 from wayfinder_common.errors import DependencyUnavailable, WayfinderError, error_body
+from wayfinder_common.regression import release_regression
 from wayfinder_common.settings import ServiceSettings
 from wayfinder_common.telemetry import current_trace_id, record_error, setup_telemetry, shutdown_telemetry
 
@@ -58,6 +59,7 @@ def create_app(
     app = FastAPI(title=title, version=settings.service_version, lifespan=_lifespan)
     install_error_handlers(app)
     app.middleware("http")(_traceresponse)
+    app.middleware("http")(release_regression(settings))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -59,7 +59,7 @@ def place_order(
         try:
             # Database failures become a 503 here, so they settle like any transient failure.
             with database_errors():
-                outcome = _run(session, clients, key, claim, request)
+                outcome = _run(session, clients, key, claim, request, account.tier)
         except WayfinderError as exc:
             span.set_attribute("checkout.outcome", exc.code)
             _settle_failure(session, key, claim.attempt_id, exc)
@@ -69,7 +69,12 @@ def place_order(
 
 
 def _run(
-    session: Session, clients: Clients, key: str, claim: idempotency.Claimed, request: CheckoutRequest
+    session: Session,
+    clients: Clients,
+    key: str,
+    claim: idempotency.Claimed,
+    request: CheckoutRequest,
+    tier: str,
 ) -> Outcome:
     order_id = claim.order_id
     try:
@@ -86,7 +91,7 @@ def _run(
             reservation["total_cents"],
             request.payment.card_token,
         )
-        return _commit(session, key, claim, request, reservation, authorization)
+        return _commit(session, key, claim, request, reservation, authorization, tier)
     except Exception:
         _release_unless_taken_over(session, clients.inventory, key, claim)
         raise
@@ -99,6 +104,7 @@ def _commit(
     request: CheckoutRequest,
     reservation: dict[str, Any],
     authorization: dict[str, Any],
+    tier: str,
 ) -> Outcome:
     """Order, items, outbox row and the idempotent answer: one transaction, all or nothing."""
     order_id = claim.order_id
@@ -106,6 +112,7 @@ def _commit(
     job = InvoiceJob(
         order_id=order_id,
         account_id=request.account_id,
+        account_tier=tier,
         region=request.region,
         total_cents=reservation["total_cents"],
         item_count=sum(line.quantity for line in lines),

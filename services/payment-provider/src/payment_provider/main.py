@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from wayfinder_common.faults import FaultBook, fault_router
+from wayfinder_common.faults import FaultBook
+from wayfinder_common.faultstate import fault_reader
 from wayfinder_common.runner import serve_http
 from wayfinder_common.web import create_app
 
@@ -16,9 +17,8 @@ def build_app() -> FastAPI:
     settings = Settings()
     faults = FaultBook(REGION_DEFAULTS, seed=settings.fault_seed)
     app = create_app(settings, title="payment-provider (simulated)")
-    app.state.provider = Provider(faults, settings.hang_s)
+    app.state.provider = Provider(faults, settings.hang_s, fault_reader())
     app.include_router(router)
-    app.include_router(fault_router(faults))
     return app
 
 

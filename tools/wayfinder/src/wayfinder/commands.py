@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from wayfinder.contract import cli as contract_cli
 from wayfinder.local import cli as local_cli
+from wayfinder.scenarios import cli as scenario_cli
 
-REGISTRARS: list = [local_cli.register, contract_cli.register]
+REGISTRARS: list = [local_cli.register, contract_cli.register, scenario_cli.register]

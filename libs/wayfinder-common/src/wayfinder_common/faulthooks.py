@@ -16,7 +16,15 @@ from wayfinder_common.domain import REGIONS, TIERS
 from wayfinder_common.faults import Fault
 
 SERVICES = ("checkout-api", "inventory", "payment", "payment-provider", "invoice-worker", "outbox-relay")
-ROUTES = ("/checkout", "/orders/{order_id}", "/products", "/reservations", "/authorizations")
+ROUTES = (
+    "/checkout",
+    "/orders/{order_id}",
+    "/products",
+    "/reservations",
+    "/reservations/{order_id}/release",
+    "/authorizations",
+    "/authorizations/{order_id}/void",
+)
 SKU_PATTERN = re.compile(r"^SKU-[A-Z0-9]{1,24}$")
 FLEET = "all"
 

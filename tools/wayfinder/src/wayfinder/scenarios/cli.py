@@ -58,6 +58,12 @@ def register(sub: Any) -> None:
     serve.set_defaults(handler=cmd_faults_serve)
     fverbs.add_parser("hooks", help="the hooks services know").set_defaults(handler=cmd_hooks)
 
+    rules = sub.add_parser(
+        "alert-rules", help="generate the training-speed alert rules from prometheus/rules"
+    )
+    rules.add_argument("--write", action="store_true", help="write them (default: check they are current)")
+    rules.set_defaults(handler=cmd_alert_rules)
+
 
 def _paths() -> StatePaths:
     return StatePaths(LocalConfig().home)
@@ -195,3 +201,18 @@ def cmd_hooks(args: argparse.Namespace) -> int:
     for name, hook in HOOKS.items():
         print(f"{name:<26} {hook.doc}")
     return 0
+
+
+def cmd_alert_rules(args: argparse.Namespace) -> int:
+    from wayfinder.local.config import find_project_root
+    from wayfinder.scenarios import rulespeed
+
+    prometheus = find_project_root() / "prometheus"
+    if args.write:
+        for path in rulespeed.write(prometheus):
+            print(f"wrote {path}")
+        return 0
+    outdated = rulespeed.stale(prometheus)
+    for path in outdated:
+        print(f"stale: {path} (run `wayfinder alert-rules --write`)")
+    return 1 if outdated else 0

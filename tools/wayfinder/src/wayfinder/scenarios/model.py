@@ -22,6 +22,23 @@ Component = Literal[
 ]
 
 
+# The cause categories a trainee chooses from (`wayfinder drill answer --cause`).
+Cause = Literal[
+    "dependency_rate_limited",
+    "dependency_slow",
+    "dependency_errors",
+    "retry_storm",
+    "lock_contention",
+    "database_slow",
+    "broker_down",
+    "bad_release",
+    "lost_context",
+    "telemetry_pipeline_down",
+    "sampling",
+    "none",
+]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -112,7 +129,7 @@ class AnswerKey(Strict):
     service: str | None
     dependency: str | None = None
     span: str | None = None
-    cause: str = Field(description="the cause category a trainee picks")
+    cause: Cause
     evidence: Evidence
     root_cause: str = Field(min_length=10)
     mitigation: str = Field(min_length=10)

@@ -50,6 +50,12 @@ def register(sub: Any) -> None:
     status.add_argument("--reveal", action="store_true", help="name it and show its timeline (trainer token)")
     status.set_defaults(handler=cmd_status)
     verbs.add_parser("stop", help="faults off, load stopped, shop healthy").set_defaults(handler=cmd_stop)
+    docs = verbs.add_parser("docs", help="check (or --write) docs/scenarios/<name>.md")
+    docs.add_argument("--write", action="store_true")
+    docs.set_defaults(handler=cmd_docs)
+    schema = verbs.add_parser("schema", help="print (or --write) scenarios/schema.json")
+    schema.add_argument("--write", action="store_true")
+    schema.set_defaults(handler=cmd_schema)
 
     faults = sub.add_parser("faults", help="the fault control (token-protected, loopback only)")
     fverbs = faults.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -216,3 +222,31 @@ def cmd_alert_rules(args: argparse.Namespace) -> int:
     for path in outdated:
         print(f"stale: {path} (run `wayfinder alert-rules --write`)")
     return 1 if outdated else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    text = catalog.json_schema()
+    if args.write:
+        path = catalog.scenarios_dir() / "schema.json"
+        path.write_text(text)
+        print(f"wrote {path}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from wayfinder.local.config import find_project_root
+    from wayfinder.scenarios import docs
+
+    pages = docs.generate(catalog.load_all(), find_project_root() / "docs" / "scenarios")
+    stale = [p for p, text in pages.items() if not p.exists() or p.read_text() != text]
+    if args.write:
+        for path in stale:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(pages[path])
+            print(f"wrote {path}")
+        return 0
+    for path in stale:
+        print(f"stale: {path} (run `wayfinder scenario docs --write`)")
+    return 1 if stale else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from wayfinder_common.domain import REGIONS, TIERS
 from wayfinder_common.faulthooks import HOOKS, FaultEntry
 
@@ -61,8 +61,15 @@ class FaultSpec(Strict):
     params: dict[str, float | int | str]
     timeline: Timeline
 
+    @field_validator("hook")
+    @classmethod
+    def _hook_exists(cls, hook: str) -> str:
+        if hook not in HOOKS:
+            raise ValueError(f"unknown hook {hook!r}; one of {', '.join(sorted(HOOKS))}")
+        return hook
+
     @model_validator(mode="after")
-    def _hook_exists(self) -> FaultSpec:
+    def _scope_and_params(self) -> FaultSpec:
         FaultEntry(hook=self.hook, scope=self.scope, params=self.params)
         return self
 

@@ -1,0 +1,108 @@
+"""`wayfinder scenario start provider-rate-limit-eu-west --seed 1` against real processes: a real
+per-region token bucket meets the load, and a trace shows the article's shape (eu-west only)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from wayfinder.scenarios.paths import StatePaths
+from wayfinder.scenarios.run import runner_pid
+
+from tests.e2e.conftest import Shop
+from tests.support import poll_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wayfinder(shop: Shop, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    c = shop.config
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAYFINDER_")}
+    env.update(extra)
+    env.update(
+        {
+            "WAYFINDER_HOME": str(c.home),
+            "WAYFINDER_MODE": "local",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": c.otlp_endpoint,
+            "WAYFINDER_ENVIRONMENT": c.environment,
+            "WAYFINDER_PROMETHEUS_URL": "http://127.0.0.1:9",  # none here: status says so
+            **{
+                f"WAYFINDER_{n.upper()}_PORT": str(getattr(c, f"{n}_port"))
+                for n in ("postgres", "redis", "store", "checkout", "inventory", "payment", "provider")
+            },
+        }
+    )
+    command = [sys.executable, "-m", "wayfinder.cli", *args]
+    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def _attempts(shop: Shop, authorize: Any) -> list[Any]:
+    spans = shop.store.spans(trace_id=authorize.trace_id)
+    return sorted(
+        (
+            s
+            for s in spans
+            if s.kind == "CLIENT"
+            and s.service_name == "payment"
+            and s.attributes.get("server.port") == shop.config.provider_port
+            and s.parent_span_id == authorize.span_id
+        ),
+        key=lambda s: s.start_unix_nano,
+    )
+
+
+def test_the_walkthrough_scenario_produces_the_articles_trace(shop: Shop) -> None:
+    since = time.time_ns()
+    started = _wayfinder(
+        shop, "scenario", "start", "provider-rate-limit-eu-west", "--seed", "1", "--speed", "10"
+    )
+    assert started.returncode == 0, started.stderr
+    assert "provider-rate-limit" not in started.stdout  # the output names no scenario
+    paths = StatePaths(shop.config.home)
+    try:
+        status = _wayfinder(shop, "scenario", "status", "--json")
+        assert '"running": true' in status.stdout and "eu-west" not in status.stdout
+        assert "provider-rate-limit" not in status.stdout
+
+        def articles_shape() -> Any:
+            for authorize in shop.store.spans(name="payment.authorize", since_unix_nano=since):
+                attempts = _attempts(shop, authorize)
+                codes = [
+                    (a.attributes.get("retry.attempt"), a.attributes.get("http.response.status_code"))
+                    for a in attempts
+                ]
+                if codes == [(0, 429), (1, 429), (2, 200)]:
+                    return authorize
+            return None
+
+        authorize = poll_until(
+            articles_shape, "a payment.authorize with attempts 0, 1 -> 429 and 2 -> 200", 150
+        )
+        assert authorize.attributes["region"] == "eu-west"
+        assert authorize.attributes["payment.outcome"] == "authorized"
+        # Regional, not fleet-wide: no other region's provider call was refused.
+        refused = [
+            s
+            for s in shop.store.spans(name="provider.authorize", since_unix_nano=since)
+            if s.attributes.get("provider.decision") == "rate_limited"
+        ]
+        assert refused and {s.attributes["region"] for s in refused} == {"eu-west"}
+        # The trainer's view: the timeline records the switch, sealed from everyone else.
+        assert b"rate_limit" not in paths.timeline.read_bytes()
+        revealed = _wayfinder_revealed(shop)
+        assert "provider-rate-limit-eu-west" in revealed and "provider.rate_limit" in revealed
+    finally:
+        stopped = _wayfinder(shop, "scenario", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert runner_pid(paths) is None
+    assert shop.faults.state().entries == []
+
+
+def _wayfinder_revealed(shop: Shop) -> str:
+    result = _wayfinder(shop, "scenario", "status", "--reveal", WAYFINDER_TRAINER_TOKEN=shop.faults.token)
+    assert result.returncode == 0, result.stderr
+    return result.stdout

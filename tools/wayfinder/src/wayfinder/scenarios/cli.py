@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hmac
 import json
 import os
 import subprocess
@@ -149,7 +150,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         report["elapsed_s"] = round(time.time() - paths.run.stat().st_mtime)
     if args.reveal:
         token = settings.trainer_token
-        if not token or token != FaultControl(paths).token:
+        if not token or not hmac.compare_digest(token.encode(), FaultControl(paths).token.encode()):
             print("--reveal needs the trainer's token in WAYFINDER_TRAINER_TOKEN", file=sys.stderr)
             return 3
         if paths.run.exists():

@@ -67,6 +67,11 @@ def test_the_walkthrough_scenario_produces_the_articles_trace(shop: Shop) -> Non
         status = _wayfinder(shop, "scenario", "status", "--json")
         assert '"running": true' in status.stdout and "eu-west" not in status.stdout
         assert "provider-rate-limit" not in status.stdout
+        # Process titles: the runner's command line names only the state folder.
+        pid = runner_pid(paths)
+        assert pid is not None
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        assert "rate" not in cmdline.replace(str(shop.config.home), "") and "eu-west" not in cmdline
 
         def articles_shape() -> Any:
             for authorize in shop.store.spans(name="payment.authorize", since_unix_nano=since):

@@ -124,3 +124,15 @@ def test_a_file_whose_name_differs_from_its_scenario_is_refused(tmp_path: Path):
     path.write_text((SCENARIOS / "no-incident.yaml").read_text())
     with pytest.raises(ScenarioFileError, match="field name"):
         catalog.load_file(path)
+
+
+def test_the_cli_reports_a_broken_file_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    from wayfinder.cli import main
+
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "no-incident.yaml").write_text("name: no-incident\ntitle: x\n")
+    monkeypatch.setattr(catalog, "scenarios_dir", lambda root=None: folder)
+    assert main(["scenario", "show", "no-incident"]) == 2
+    error = capsys.readouterr().err
+    assert str(folder / "no-incident.yaml") in error and "field difficulty" in error

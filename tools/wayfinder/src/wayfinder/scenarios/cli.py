@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -37,15 +38,17 @@ class ScenarioSettings(BaseSettings):
 def register(sub: Any) -> None:
     scenario = sub.add_parser("scenario", help="failure scenarios: list, show, start, status, stop")
     verbs = scenario.add_subparsers(dest="verb", required=True, metavar="VERB")
-    verbs.add_parser("list", help="every scenario, one line each").set_defaults(handler=cmd_list)
+    verbs.add_parser("list", help="every scenario, one line each").set_defaults(
+        handler=_reporting_file_errors(cmd_list)
+    )
     show = verbs.add_parser("show", help="what the trainee is told (never the answer)")
     show.add_argument("name")
-    show.set_defaults(handler=cmd_show)
+    show.set_defaults(handler=_reporting_file_errors(cmd_show))
     start = verbs.add_parser("start", help="switch the scenario's faults on its timeline, with its load")
     start.add_argument("name")
     start.add_argument("--seed", type=int, default=None, help="same seed, same fault timeline")
     start.add_argument("--speed", type=float, default=1.0, help="time compression (training speed: 10)")
-    start.set_defaults(handler=cmd_start)
+    start.set_defaults(handler=_reporting_file_errors(cmd_start))
     status = verbs.add_parser("status", help="is a scenario running, for how long, which alerts fire")
     status.add_argument("--json", action="store_true")
     status.add_argument("--reveal", action="store_true", help="name it and show its timeline (trainer token)")
@@ -53,7 +56,7 @@ def register(sub: Any) -> None:
     verbs.add_parser("stop", help="faults off, load stopped, shop healthy").set_defaults(handler=cmd_stop)
     docs = verbs.add_parser("docs", help="check (or --write) docs/scenarios/<name>.md")
     docs.add_argument("--write", action="store_true")
-    docs.set_defaults(handler=cmd_docs)
+    docs.set_defaults(handler=_reporting_file_errors(cmd_docs))
     schema = verbs.add_parser("schema", help="print (or --write) scenarios/schema.json")
     schema.add_argument("--write", action="store_true")
     schema.set_defaults(handler=cmd_schema)
@@ -74,6 +77,21 @@ def register(sub: Any) -> None:
 
 def _paths() -> StatePaths:
     return StatePaths(LocalConfig().home)
+
+
+def _reporting_file_errors(
+    handler: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """A broken scenario file is a one-line error naming the file and field, not a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except catalog.ScenarioFileError as exc:
+            print(f"wayfinder: {exc}", file=sys.stderr)
+            return 2
+
+    return run
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -102,6 +120,9 @@ def cmd_start(args: argparse.Namespace) -> int:
         print("a scenario is already running: `wayfinder scenario stop` first", file=sys.stderr)
         return 1
     config = LocalConfig()
+    if not _ready(config.checkout_url):
+        print(f"the shop is not answering at {config.checkout_url}: `wayfinder up` first", file=sys.stderr)
+        return 1
     control = FaultControl(paths)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     switches = plan(scenario, seed, args.speed)
@@ -130,6 +151,13 @@ def cmd_start(args: argparse.Namespace) -> int:
     print(f"started (seed {seed}, speed {args.speed:g}); the faults follow their timeline, the load runs")
     print(NEXT)
     return 0
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _firing_alerts(url: str) -> list[str] | None:

@@ -37,3 +37,25 @@ def test_speed_divides_every_time():
     real, fast = plan(scenario, 3, 1), plan(scenario, 3, 10)
     assert [s.at_s / 10 for s in real] == [s.at_s for s in fast]
     assert [(s.do, s.component) for s in fast] == [("stop", "redis"), ("start", "redis")]
+
+
+def test_every_hook_is_itself_at_full_strength_and_keeps_its_type_when_ramped():
+    from wayfinder_common.faulthooks import HOOKS
+
+    examples = {
+        "provider.latency": {"latency_ms": 1000},
+        "provider.rate_limit": {"rate_per_s": 1.0},
+        "provider.unavailable": {"error_rate": 0.5},
+        "provider.behaviour": {"latency_ms": 1000, "error_rate": 0.5},
+        "invoice.gateway_failure": {"error_rate": 0.5},
+        "inventory.lock_hold": {"hold_ms": 900},
+        "db.statement_delay": {"delay_ms": 80},
+        "relay.drop_context": {"drop_rate": 1.0},
+        "release.regression": {"version": "0.2.0", "route": "/checkout", "latency_ms": 100},
+    }
+    assert set(examples) == set(HOOKS)
+    for name, params in examples.items():
+        model = HOOKS[name].params.model_validate(params)
+        assert model.scaled(1.0) == model, name
+        weaker = model.scaled(0.5)
+        assert type(weaker) is type(model), name

@@ -107,6 +107,12 @@ class DependencyParams(Fault, HookParams):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def scaled(self, fraction: float) -> DependencyParams:
+        rates = ("error_rate", "rate_limit_rate", "timeout_rate", "decline_rate")
+        update: dict[str, float] = {name: round(getattr(self, name) * fraction, 4) for name in rates}
+        update["latency_ms"] = round(self.latency_ms * fraction)
+        return self.model_copy(update=update)
+
 
 @dataclass(frozen=True)
 class Hook:

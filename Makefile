@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null)
 RUN := uv run --frozen
 
-.PHONY: help up down status checkout test test-fast lint bench deps
+.PHONY: help up down status checkout test test-fast lint bench deps stack-smoke
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,3 +38,6 @@ lint: deps ## ruff and mypy
 
 bench: deps ## performance benchmarks (targets live here, never in timed tests)
 	@$(RUN) python -m benchmarks
+
+stack-smoke: deps ## Docker only, not in `make test`: start the stack, place orders, check Tempo/Loki/Prometheus/Grafana, stop
+	@$(RUN) python -m wayfinder.stack_smoke

@@ -19,6 +19,7 @@ SHOP_METRICS = (
     "checkout.request.duration",
     "payment.provider.request.duration",
     "payment.provider.retries",
+    "payment.provider.retry_budget.exhausted",
     "payment.authorizations",
     "invoice.create.duration",
     "invoice.create.failures",

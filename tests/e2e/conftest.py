@@ -3,15 +3,17 @@ exporting real OTLP to a receiver inside the test process."""
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import poll_until
+from tests.support import free_port, poll_until
 
 EMAIL = "e2e.customer+private@example.org"
 CARD_TOKEN = "tok_e2e_visa_4242"
@@ -41,6 +43,7 @@ class Shop:
         card_token: str = CARD_TOKEN,
         email: str = EMAIL,
         timeout: float = 30.0,
+        base_url: str | None = None,
     ) -> httpx.Response:
         body = {
             "account_id": account,
@@ -50,7 +53,7 @@ class Shop:
             "payment": {"card_token": card_token},
         }
         headers = {"Idempotency-Key": key or f"e2e-{uuid.uuid4()}"}
-        return httpx.post(f"{self.url}/checkout", json=body, headers=headers, timeout=timeout)
+        return httpx.post(f"{base_url or self.url}/checkout", json=body, headers=headers, timeout=timeout)
 
     def trace_of(self, response: httpx.Response) -> str:
         header = response.headers["traceresponse"]
@@ -81,6 +84,32 @@ class Shop:
 
     def reset_faults(self) -> None:
         self.faults.reset()
+
+    @contextmanager
+    def extra_service(self, name: str, module: str, **env: str) -> Iterator[str]:
+        """One more process of a shop service, with its own settings (a drill's knobs), stopped after.
+
+        It shares the shop's database, dependencies and OTLP endpoint, and its own service.name.
+        """
+        from wayfinder.local.processes import ProcessSpec
+
+        port = free_port()
+        process = f"{name}-extra-{port}"
+        service_env = {**self.stack.service_env(name), "PORT": str(port), **env}
+        self.stack.processes.start(ProcessSpec(process, [sys.executable, "-m", module, "serve"], service_env))
+        url = f"http://127.0.0.1:{port}"
+        try:
+
+            def ready() -> bool:
+                try:
+                    return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            poll_until(ready, f"{process} to be ready", 60)
+            yield url
+        finally:
+            self.stack.processes.stop(process)
 
     def stock(self, sku: str) -> int:
         products = httpx.get(f"{self.url}/products", timeout=10).json()

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import Shop
+import httpx
+
+from tests.e2e.conftest import CARD_TOKEN, Shop
 from tests.support import SHOP_METRICS, poll_until
 
 CAPTURE = Path(__file__).resolve().parents[2] / "telemetry" / "captured" / "metrics.json"
@@ -26,6 +29,27 @@ def _exercise_every_metric(shop: Shop) -> None:
         assert shop.checkout().status_code == 503
     finally:
         shop.reset_faults()
+    # A payment whose retry budget holds one retry: the second failure finds it spent.
+    with shop.extra_service(
+        "payment", "payment", RETRY_BUDGET_RATIO="0", RETRY_BUDGET_MIN_PER_WINDOW="1"
+    ) as payment:
+        shop.set_fault("authorize:us-east", rate_limit_rate=1.0, retry_after_s=0)
+        try:
+            for _ in range(2):
+                answer = httpx.post(
+                    f"{payment}/authorizations",
+                    json={
+                        "order_id": str(uuid.uuid4()),
+                        "account_id": "acct-0001",
+                        "region": "us-east",
+                        "amount_cents": 1200,
+                        "card_token": CARD_TOKEN,
+                    },
+                    timeout=30,
+                )
+                assert answer.status_code == 503, answer.text
+        finally:
+            shop.reset_faults()
     # The invoice gateway fails once: a failure is counted, the retry then issues the invoice.
     shop.set_fault("invoice", error_rate=1.0)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +50,10 @@ def test_up_checkout_logs_down_leaves_nothing_running(tmp_path: Path) -> None:
             "WAYFINDER_HOME": str(home),
             **{
                 f"WAYFINDER_{name}_PORT": str(free_port())
-                for name in ("POSTGRES", "REDIS", "STORE", "CHECKOUT", "INVENTORY", "PAYMENT", "PROVIDER")
+                for name in (
+                    *("POSTGRES", "REDIS", "STORE", "PROMETHEUS"),
+                    *("CHECKOUT", "INVENTORY", "PAYMENT", "PROVIDER"),
+                )
             },
         }
     )
@@ -83,6 +87,13 @@ def test_up_checkout_logs_down_leaves_nothing_running(tmp_path: Path) -> None:
 
         status = _wayfinder(env, "status")
         assert status.returncode == 0, status.stdout
+        # The local Prometheus (wayfinder.local.prometheus), where the machine has one.
+        prometheus_url = f"http://127.0.0.1:{env['WAYFINDER_PROMETHEUS_PORT']}"
+        if shutil.which("prometheus") or Path("/usr/bin/prometheus").exists():
+            assert f"{prometheus_url}/alerts" in up.stdout
+            assert prometheus_url in status.stdout and "ready" in status.stdout
+        else:
+            assert up.stdout.count("alerts unavailable") == 1
     finally:
         down = _wayfinder(env, "down")
     assert down.returncode == 0, down.stdout + down.stderr

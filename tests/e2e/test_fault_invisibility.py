@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+import httpx
 from wayfinder.scenarios import catalog
 from wayfinder_common.faulthooks import HOOKS
 
@@ -23,6 +24,7 @@ FAULTS: list[tuple[str, str, dict[str, Any]]] = [
     ("inventory.lock_hold", "SKU-BOOK", {"hold_ms": 50}),
     ("invoice.gateway_failure", "pro", {"error_rate": 1.0}),
     ("relay.drop_context", "all", {"drop_rate": 1.0}),
+    ("route.crash", "get_order", {"crash_rate": 1.0}),
     ("release.regression", "inventory", {"version": "9.9.9", "route": "/reservations", "latency_ms": 1}),
 ]
 
@@ -75,6 +77,10 @@ def test_faults_are_invisible_in_spans_logs_metrics_and_resources(shop: Shop) ->
         ]
         assert {r.status_code for r in responses} <= {201, 503}
         assert any(r.status_code == 201 for r in responses)
+        # The crash's exception (type, message, stack trace) is on a span and a log: it must not
+        # name the hook either.
+        order_id = next(r for r in responses if r.status_code == 201).json()["order_id"]
+        assert httpx.get(f"{shop.url}/orders/{order_id}", timeout=10).status_code == 500
         # The faults had effects (so the check below looks at a run where they were really on):
         poll_until(
             lambda: [

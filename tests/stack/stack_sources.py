@@ -36,6 +36,8 @@ PYTHON_SERVICES: dict[str, str] = {
     "outbox-relay": "outbox_relay",
 }
 INFRA_SERVICES = {"postgres", "redis", "otel-collector", "tempo", "prometheus", "loki", "grafana"}
+# Started only on request (`docker compose --profile load ...`): the Locust web UI.
+OPTIONAL_SERVICES = {"loadgen"}
 
 # Labels on every OTLP series: promoted resource attributes (prometheus.yml otlp block) plus the
 # job/instance Prometheus derives from service.namespace/service.name and service.instance.id.
@@ -75,24 +77,53 @@ EXTERNAL_SERIES: dict[str, set[str] | None] = {
     "up": {"job", "instance"},
     "ALERTS": None,
 }
-# The collector's self-metrics (otelcol-contrib 0.159 receiverhelper/exporterhelper/processorhelper
-# documentation.md), as the Prometheus pull reader on :8888 names them: monotonic sums get _total,
-# {unit} annotations vanish. Their component labels (receiver, exporter, processor, transport,
-# data_type, ...) vary between releases, so any label passes.
-for _signal in ("spans", "metric_points", "log_records"):
-    for _counter in (
-        f"otelcol_receiver_accepted_{_signal}",
-        f"otelcol_receiver_refused_{_signal}",
-        f"otelcol_receiver_failed_{_signal}",
-        f"otelcol_exporter_sent_{_signal}",
-        f"otelcol_exporter_send_failed_{_signal}",
-        f"otelcol_exporter_enqueue_failed_{_signal}",
-    ):
-        EXTERNAL_SERIES[f"{_counter}_total"] = None
-EXTERNAL_SERIES["otelcol_exporter_queue_size"] = None
-EXTERNAL_SERIES["otelcol_exporter_queue_capacity"] = None
-EXTERNAL_SERIES["otelcol_processor_incoming_items_total"] = None
-EXTERNAL_SERIES["otelcol_processor_outgoing_items_total"] = None
+# The collector's self-metrics, from the list derived from the pinned release's sources (the file
+# says how): counters keep their instrument names (no _total), histograms get _bucket/_sum/_count.
+# Their component labels (receiver, exporter, processor, transport, data_type, ...) vary between
+# releases, so any label passes.
+COLLECTOR_SELF_METRICS = Path(__file__).resolve().parent / "collector_self_metrics_0.159.0.txt"
+
+
+def collector_self_metrics(path: Path = COLLECTOR_SELF_METRICS) -> dict[str, str]:
+    """Instrument name -> kind (counter, updowncounter, gauge, histogram), as the list says."""
+    metrics = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, kind, _unit, _source = line.split("\t")
+            metrics[name] = kind
+    return metrics
+
+
+def collector_series(metrics: dict[str, str]) -> list[str]:
+    """The series names Prometheus stores for those instruments (no suffix but a histogram's)."""
+    series = []
+    for name, kind in metrics.items():
+        if kind == "histogram":
+            series += [f"{name}_bucket", f"{name}_sum", f"{name}_count"]
+        else:
+            series.append(name)
+    return series
+
+
+for _series in collector_series(collector_self_metrics()):
+    EXTERNAL_SERIES[_series] = None
+
+# The collector's span_metrics connector (collector/tail-sampling.yaml, opt-in profile only):
+# namespace traces.span.metrics, histogram unit s, translated by Prometheus's OTLP endpoint like
+# any OTLP metric (calls is a monotonic sum -> _total; duration in s -> _seconds_*).
+_SPAN_METRICS_CONNECTOR_LABELS = {
+    "service_name",
+    "span_name",
+    "span_kind",
+    "status_code",
+    "region",
+    *OTLP_RESOURCE_LABELS,
+}
+EXTERNAL_SERIES["traces_span_metrics_calls_total"] = _SPAN_METRICS_CONNECTOR_LABELS
+for _suffix in ("bucket", "sum", "count"):
+    EXTERNAL_SERIES[f"traces_span_metrics_duration_seconds_{_suffix}"] = _SPAN_METRICS_CONNECTOR_LABELS | (
+        {"le"} if _suffix == "bucket" else set()
+    )
 
 
 def load_yaml(path: Path) -> Any:

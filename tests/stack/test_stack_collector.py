@@ -1,5 +1,6 @@
-"""collector/config.yaml: pipelines wired from defined components, names valid for 0.159,
-memory_limiter first, personal data redacted before any exporter, tail sampling on traces."""
+"""collector/*.yaml: the base config merged with each trace profile (keep-every-trace by default,
+tail-sampling opt-in) is wired from defined components with 0.159 names, memory_limiter first,
+personal data redacted before any exporter; by default no trace is ever dropped."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ import pytest
 from stack_sources import ROOT, compose, load_yaml
 
 CONFIG = ROOT / "collector" / "config.yaml"
+PROFILES = {
+    "keep-every-trace": ROOT / "collector" / "keep-every-trace.yaml",
+    "tail-sampling": ROOT / "collector" / "tail-sampling.yaml",
+}
+DEFAULT_PROFILE = "keep-every-trace"
 KINDS = ("receivers", "processors", "exporters", "extensions", "connectors")
 
 # Component types this config may use, as otelcol-contrib 0.159 names them, and the old names
@@ -42,8 +48,20 @@ DEPRECATED = {
 }
 
 
-def collector() -> dict[str, Any]:
-    return load_yaml(CONFIG)
+def merged(base: Any, overlay: Any) -> Any:
+    """Two configs layered the way the collector layers --config files: maps merge key by key,
+    anything else (lists included) is replaced by the later file's value."""
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        result = dict(base)
+        for key, value in overlay.items():
+            result[key] = merged(base[key], value) if key in base else value
+        return result
+    return overlay
+
+
+def collector(profile: str = DEFAULT_PROFILE) -> dict[str, Any]:
+    """What the collector runs with: config.yaml, then the profile file compose layers over it."""
+    return merged(load_yaml(CONFIG), load_yaml(PROFILES[profile]))
 
 
 def wiring_problems(config: dict[str, Any]) -> list[str]:
@@ -62,7 +80,10 @@ def wiring_problems(config: dict[str, Any]) -> list[str]:
         processors = pipeline.get("processors", [])
         if not processors or processors[0] != "memory_limiter":
             problems.append(f"pipeline {name}: memory_limiter must come first")
-        if "redaction" not in processors:
+        # Data from a connector left a pipeline that redacted it already; data from a receiver
+        # comes straight from the services.
+        from_receiver = any(r not in defined["connectors"] for r in pipeline.get("receivers", []))
+        if from_receiver and "redaction" not in processors:
             problems.append(f"pipeline {name}: no redaction before its exporters")
     for kind in KINDS:
         for component in defined[kind] - used[kind]:
@@ -74,8 +95,70 @@ def wiring_problems(config: dict[str, Any]) -> list[str]:
     return problems
 
 
-def test_pipelines_name_defined_components_and_every_component_is_used():
-    assert wiring_problems(collector()) == []
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_pipelines_name_defined_components_and_every_component_is_used(profile: str):
+    assert wiring_problems(collector(profile)) == []
+
+
+def test_compose_layers_the_base_config_and_a_profile_defaulting_to_keep_every_trace():
+    service = compose()["services"]["otel-collector"]
+    assert service["command"] == [
+        "--config=/etc/otelcol-contrib/config.yaml",
+        "--config=/etc/otelcol-contrib/${TRACE_SAMPLING:-keep-every-trace}.yaml",
+    ]
+    mounts = dict(v.rsplit(":", 1)[0].split(":", 1) for v in service["volumes"])
+    for name, path in {"config": CONFIG, **PROFILES}.items():
+        assert mounts[f"./collector/{path.name}"] == f"/etc/otelcol-contrib/{path.name}", name
+    documented = (ROOT / ".env.example").read_text()
+    assert "TRACE_SAMPLING=keep-every-trace" in documented
+    assert "tail-sampling" in documented
+
+
+def test_the_base_config_leaves_the_trace_path_to_the_profiles():
+    assert "traces" not in load_yaml(CONFIG)["service"]["pipelines"]
+    for path in PROFILES.values():
+        assert "traces" in load_yaml(path)["service"]["pipelines"], path.name
+
+
+def _trace_paths(config: dict[str, Any]) -> list[list[str]]:
+    """Every processor chain a span from the otlp receiver can take to the Tempo exporter."""
+    pipelines = config["service"]["pipelines"]
+    connectors = set(config.get("connectors") or {})
+    paths: list[list[str]] = []
+
+    def follow(name: str, before: list[str]) -> None:
+        pipeline = pipelines[name]
+        chain = before + pipeline.get("processors", [])
+        for exporter in pipeline["exporters"]:
+            if exporter.startswith("otlp_grpc/tempo"):
+                paths.append(chain)
+            elif exporter in connectors:
+                for other, downstream in pipelines.items():
+                    if other.startswith("traces") and exporter in downstream["receivers"]:
+                        follow(other, chain)
+
+    for name, pipeline in pipelines.items():
+        if name.startswith("traces") and "otlp" in pipeline["receivers"]:
+            follow(name, [])
+    return paths
+
+
+def test_by_default_no_trace_is_dropped():
+    """Every exemplar and log line carries a trace id: no link Grafana offers may point at a trace
+    the stack dropped, so the default path to Tempo has no sampling processor at all."""
+    config = collector(DEFAULT_PROFILE)
+    paths = _trace_paths(config)
+    assert paths, "no path from the otlp receiver to Tempo"
+    for chain in paths:
+        types = {processor.split("/")[0] for processor in chain}
+        assert not types & {"tail_sampling", "probabilistic_sampler", "filter"}, chain
+    assert not any(p.split("/")[0] == "tail_sampling" for p in config.get("processors", {}))
+
+
+def test_the_default_check_catches_a_sampler_on_the_path():
+    config = copy.deepcopy(collector("tail-sampling"))
+    paths = _trace_paths(config)
+    assert paths and all("tail_sampling" in chain for chain in paths)
 
 
 @pytest.mark.parametrize(
@@ -117,17 +200,32 @@ def test_signals_go_to_the_right_backends():
         assert "batch" in exporters[name]["sending_queue"], f"{name}: no batching"
 
 
-def test_tail_sampling_keeps_errors_slow_traces_and_a_share_of_the_rest():
-    config = collector()
-    processors = config["service"]["pipelines"]["traces"]["processors"]
-    assert processors[-1] == "tail_sampling"
-    assert processors.index("redaction") < processors.index("tail_sampling")
+def test_tail_sampling_profile_keeps_errors_retries_and_a_share_of_the_rest():
+    config = collector("tail-sampling")
+    (chain,) = _trace_paths(config)
+    assert chain[-1] == "tail_sampling"
+    assert chain.index("redaction") < chain.index("tail_sampling")
     policies = {p["type"]: p for p in config["processors"]["tail_sampling"]["policies"]}
     assert policies["status_code"]["status_code"]["status_codes"] == ["ERROR"]
-    assert policies["latency"]["latency"]["threshold_ms"] == 1000
+    assert policies["numeric_attribute"]["numeric_attribute"]["key"] == "retry.attempt"
     assert 0 < policies["probabilistic"]["probabilistic"]["sampling_percentage"] < 100
+    # A trace-level latency policy would measure the checkout AND its async invoice job.
+    assert "latency" not in policies
     for name, pipeline in config["service"]["pipelines"].items():
-        assert name == "traces" or "tail_sampling" not in pipeline["processors"]
+        assert name.startswith("traces") or "tail_sampling" not in pipeline.get("processors", [])
+
+
+def test_tail_sampling_profile_computes_span_metrics_before_sampling():
+    config = collector("tail-sampling")
+    pipelines = config["service"]["pipelines"]
+    entry = pipelines["traces"]
+    assert "otlp" in entry["receivers"] and "tail_sampling" not in entry["processors"]
+    assert "span_metrics" in entry["exporters"]  # every span, before the sampling pipeline
+    (metrics_pipeline,) = [p for p in pipelines.values() if "span_metrics" in p["receivers"]]
+    assert metrics_pipeline["exporters"] == pipelines["metrics"]["exporters"]
+    connector = config["connectors"]["span_metrics"]
+    assert connector["namespace"] == "traces.span.metrics"
+    assert connector["histogram"]["unit"] == "s"
 
 
 def test_receivers_listen_where_the_services_send():
@@ -187,8 +285,13 @@ def test_log_bodies_and_span_events_are_redacted_too():
     assert "transform/redact" in collector()["service"]["pipelines"]["logs"]["processors"]
 
 
-def test_self_metrics_are_exposed_for_prometheus():
+def test_self_metrics_are_exposed_for_prometheus_under_the_names_the_list_assumes():
+    """tests/stack/collector_self_metrics_0.159.0.txt holds instrument names without `_total` or
+    unit suffixes: true only while the reader says so (NoTranslation in otelconf v0.25.0)."""
     (reader,) = collector()["service"]["telemetry"]["metrics"]["readers"]
     exporter = reader["pull"]["exporter"]["prometheus"]
     assert exporter["host"] == "0.0.0.0"
     assert exporter["port"] == 8888
+    assert exporter["without_type_suffix"] is True
+    assert exporter["without_units"] is True
+    assert exporter["without_scope_info"] is True

@@ -11,6 +11,7 @@ import pytest
 from stack_sources import (
     COMPOSE,
     INFRA_SERVICES,
+    OPTIONAL_SERVICES,
     PYTHON_SERVICES,
     ROOT,
     compose,
@@ -102,7 +103,8 @@ def compose_problems(document: dict[str, Any]) -> list[str]:
         limit = limit_bytes(service)
         if limit is None:
             problems.append(f"{name}: no memory limit")
-        else:
+        elif not service.get("profiles"):
+            # The budget is the stack `make up` starts; optional profiles are listed on top.
             total += limit
     if total > MEMORY_BUDGET:
         problems.append(f"memory limits add up to {total / 1024**2:.0f} MiB, over 2.5 GiB")
@@ -126,7 +128,9 @@ def test_compose_file_matches_the_compose_spec_schema():
 
 
 def test_the_stack_has_exactly_the_services_of_the_brief():
-    assert set(compose()["services"]) == set(PYTHON_SERVICES) | INFRA_SERVICES
+    assert set(compose()["services"]) == set(PYTHON_SERVICES) | INFRA_SERVICES | OPTIONAL_SERVICES
+    optional = {name for name, service in compose()["services"].items() if service.get("profiles")}
+    assert optional == OPTIONAL_SERVICES
 
 
 def test_every_container_is_pinned_healthy_limited_loopback_and_waits_for_health():
@@ -142,15 +146,23 @@ def test_memory_table_in_docs_matches_the_limits():
     limits = {name: limit_bytes(service) for name, service in compose()["services"].items()}
     assert table == limits
     total = re.search(r"\*\*Total\*\*.*?\*\*(\d+)M\*\*", (ROOT / "docs" / "stack.md").read_text())
-    assert total and int(total.group(1)) * 1024**2 == sum(limits.values())  # type: ignore[arg-type]
+    default = [limits[name] for name in limits if name not in OPTIONAL_SERVICES]
+    assert total and int(total.group(1)) * 1024**2 == sum(default)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", sorted(PYTHON_SERVICES))
-def test_python_services_build_from_the_repo_root_with_their_dockerfile(name: str):
+def test_python_services_build_from_the_repo_root_with_the_one_shared_dockerfile(name: str):
     service = compose()["services"][name]
     assert service["build"]["context"] == "."
-    assert service["build"]["dockerfile"] == f"services/{name}/Dockerfile"
-    assert (ROOT / "services" / name / "Dockerfile").is_file()
+    assert service["build"]["dockerfile"] == "services/Dockerfile"
+    args = service["build"]["args"]
+    assert args["SERVICE"] == name
+    assert args["PACKAGE"] == PYTHON_SERVICES[name]
+    assert (ROOT / "services" / "Dockerfile").is_file()
+
+
+def test_no_service_keeps_a_dockerfile_of_its_own():
+    assert sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "services").glob("*/Dockerfile")) == []
 
 
 @pytest.mark.parametrize("name", sorted(PYTHON_SERVICES))
@@ -187,11 +199,64 @@ def test_every_variable_compose_reads_is_documented_in_env_example():
     assert used <= documented, used - documented
 
 
-def test_grafana_admin_password_is_not_committed():
-    env = compose()["services"]["grafana"]["environment"]
-    assert env["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD")
-    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
-    assert env["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
+# Compose's interpolation forms (compose-spec, "Interpolation"): ${VAR:?err} and ${VAR?err} stop
+# with `err` when VAR is unset (the first also when empty); every other form substitutes something.
+_REQUIRED = re.compile(r"^\$\{(?P<name>\w+):\?(?P<message>[^}]+)\}$")
+
+
+def admin_password_problems(document: dict[str, Any], env_example: str) -> list[str]:
+    """The Grafana admin password must be a required variable with no committed value."""
+    problems = []
+    value = str(document["services"]["grafana"]["environment"].get("GF_SECURITY_ADMIN_PASSWORD", ""))
+    match = _REQUIRED.match(value)
+    if not match:
+        problems.append(f"GF_SECURITY_ADMIN_PASSWORD={value!r} is not a required ${{VAR:?message}}")
+    else:
+        committed = re.search(rf"^{match['name']}=(.*)$", env_example, re.M)
+        if committed is None:
+            problems.append(f"{match['name']} is not documented in .env.example")
+        elif committed.group(1).strip():
+            problems.append(f".env.example gives {match['name']} a value anyone can read")
+        if "GRAFANA_ADMIN_PASSWORD" not in match["message"] or ".env" not in match["message"]:
+            problems.append("the error compose prints does not say which variable to set where")
+    return problems
+
+
+def test_grafana_admin_password_has_no_known_default():
+    assert admin_password_problems(compose(), (ROOT / ".env.example").read_text()) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "example", "fragment"),
+    [
+        ("${GRAFANA_ADMIN_PASSWORD:-}", "GRAFANA_ADMIN_PASSWORD=\n", "not a required"),
+        ("${GRAFANA_ADMIN_PASSWORD:-admin}", "GRAFANA_ADMIN_PASSWORD=\n", "not a required"),
+        ("change-me", "GRAFANA_ADMIN_PASSWORD=\n", "not a required"),
+        (
+            "${GRAFANA_ADMIN_PASSWORD:?set GRAFANA_ADMIN_PASSWORD in .env}",
+            "GRAFANA_ADMIN_PASSWORD=change-me\n",
+            "anyone",
+        ),
+        (
+            "${GRAFANA_ADMIN_PASSWORD:?set GRAFANA_ADMIN_PASSWORD in .env}",
+            "GRAFANA_PORT=3000\n",
+            "not documented",
+        ),
+        ("${GRAFANA_ADMIN_PASSWORD:?missing}", "GRAFANA_ADMIN_PASSWORD=\n", "does not say"),
+    ],
+)
+def test_a_known_or_optional_admin_password_is_caught(value: str, example: str, fragment: str):
+    document = copy.deepcopy(compose())
+    document["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] = value
+    problems = admin_password_problems(document, example)
+    assert any(fragment in p for p in problems), problems
+
+
+def test_no_default_password_is_committed_anywhere_in_the_stack():
+    for path in (COMPOSE, ROOT / ".env.example"):
+        text = path.read_text()
+        for known in ("change-me", "changeme", "GRAFANA_ADMIN_PASSWORD=admin", "PASSWORD:-"):
+            assert known not in text, f"{path.name} contains {known!r}"
 
 
 # --- the checks can fail -----------------------------------------------------------------------
@@ -234,3 +299,18 @@ def test_a_broken_compose_file_is_caught(change, fragment):
 )
 def test_memory_sizes(value, expected):
     assert memory_bytes(value) == expected
+
+
+def test_the_printed_urls_use_the_variables_compose_publishes_with():
+    """wayfinder.compose_mode.PUBLISHED names, for each URL `make up` prints, the variable and
+    default of a real `127.0.0.1:${VAR:-default}:<container port>` mapping in docker-compose.yml."""
+    from wayfinder.compose_mode import PUBLISHED
+
+    mappings = {
+        port
+        for service in compose()["services"].values()
+        for port in service.get("ports", [])
+        if isinstance(port, str)
+    }
+    for name, (variable, default, _path) in PUBLISHED.items():
+        assert any(m.startswith(f"127.0.0.1:${{{variable}:-{default}}}:") for m in mappings), name

@@ -91,3 +91,82 @@ def test_backends_run_the_files_checked_here():
         assert any(arg.endswith("=" + config_path) for arg in services[service]["command"]), (
             f"{service} does not start with {config_path}"
         )
+
+
+def _hours(value: str) -> float:
+    """A Go/Prometheus duration made of d and h parts (72h, 3d, 2d12h) in hours."""
+    import re
+
+    parts = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?", value)
+    assert parts and value, f"not a d/h duration: {value!r}"
+    return int(parts.group(1) or 0) * 24 + int(parts.group(2) or 0)
+
+
+def test_traces_logs_and_metrics_are_kept_equally_long():
+    """Exemplars (Prometheus) and log lines (Loki) link to traces (Tempo): none may outlive them."""
+    flags = compose()["services"]["prometheus"]["command"]
+    (prometheus,) = [f.split("=", 1)[1] for f in flags if f.startswith("--storage.tsdb.retention.time=")]
+    tempo = load_yaml(TEMPO)["compactor"]["compaction"]["block_retention"]
+    loki = load_yaml(LOKI)["limits_config"]["retention_period"]
+    assert load_yaml(LOKI)["compactor"]["retention_enabled"] is True
+    assert _hours(prometheus) == _hours(tempo) == _hours(loki)
+
+
+def test_tempo_keeps_its_data_in_a_volume_at_the_path_the_image_owns():
+    """grafana/tempo 2.10.7 creates /var/tempo owned by uid 10001 (cmd/tempo/Dockerfile); a named
+    volume mounted there starts with that owner. Every path Tempo writes must be inside it."""
+    document = compose()
+    volumes = document["services"]["tempo"]["volumes"]
+    named = [v for v in volumes if v.split(":")[1] == "/var/tempo"]
+    assert named and named[0].split(":")[0] in document["volumes"]
+    config = load_yaml(TEMPO)
+    paths = [
+        config["storage"]["trace"]["wal"]["path"],
+        config["storage"]["trace"]["local"]["path"],
+        config["metrics_generator"]["storage"]["path"],
+        config["metrics_generator"]["traces_storage"]["path"],
+    ]
+    assert all(path.startswith("/var/tempo/") for path in paths), paths
+
+
+def test_tempo_live_traces_are_bounded_below_its_memory_limit():
+    from stack_sources import memory_bytes
+
+    limit = memory_bytes(compose()["services"]["tempo"]["deploy"]["resources"]["limits"]["memory"])
+    local_blocks = load_yaml(TEMPO)["metrics_generator"]["processor"]["local_blocks"]
+    # Tempo 2.10's default is 250_000_000 (localblocks/config.go): stated here, and a fraction of the limit.
+    assert 0 < local_blocks["max_live_traces_bytes"] <= limit // 4
+
+
+# Loki 3.7 turns these on with 100 MB each when they are not configured
+# (pkg/loki/config_wrapper.go applyEmbeddedCacheConfig): every one is stated here.
+LOKI_RESULT_CACHES = (
+    "results_cache",
+    "index_stats_results_cache",
+    "volume_results_cache",
+    "series_results_cache",
+    "label_results_cache",
+    "instant_metric_results_cache",
+)
+
+
+def loki_cache_megabytes(config: dict) -> int:
+    """Worst-case embedded cache size in MB; raises KeyError for a cache left to its default."""
+    total = config["chunk_store_config"]["chunk_cache_config"]["embedded_cache"]["max_size_mb"]
+    for name in LOKI_RESULT_CACHES:
+        total += config["query_range"][name]["cache"]["embedded_cache"]["max_size_mb"]
+    return total
+
+
+def test_loki_caches_are_bounded_below_its_memory_limit():
+    from stack_sources import memory_bytes
+
+    limit = memory_bytes(compose()["services"]["loki"]["deploy"]["resources"]["limits"]["memory"])
+    assert loki_cache_megabytes(load_yaml(LOKI)) * 1024**2 <= limit // 3
+
+
+def test_a_loki_cache_left_to_its_default_is_caught():
+    config = load_yaml(LOKI)
+    del config["query_range"]["volume_results_cache"]
+    with pytest.raises(KeyError):
+        loki_cache_megabytes(config)

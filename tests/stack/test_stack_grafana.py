@@ -139,3 +139,60 @@ def test_checkout_overview_has_rate_errors_p95_by_route_and_region():
     assert "sum by (le, http_route, region)" in exprs
     assert "checkout_outcome" in exprs
     assert any(v["name"] == "region" for v in board["templating"]["list"])
+
+
+# Which basic roles hold `datasources:explore` (grafana/grafana pkg/api/accesscontrol.go: the
+# fixed:datasources:explorer role is granted to Editor, to Viewer only when viewers_can_edit is
+# on; Admin inherits Editor's grants). Grafana hides every Explore link from anyone without it.
+def anonymous_can_explore(env: dict[str, str]) -> bool:
+    if str(env.get("GF_AUTH_ANONYMOUS_ENABLED", "false")).lower() != "true":
+        return False
+    role = env.get("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer")
+    viewers_explore = str(env.get("GF_USERS_VIEWERS_CAN_EDIT", "false")).lower() == "true"
+    return role in {"Editor", "Admin"} or (role == "Viewer" and viewers_explore)
+
+
+def _explore_links() -> list[str]:
+    """Every provisioned link that opens Explore (all the links between the signals do)."""
+    sources = _datasources()
+    links = [
+        f"prometheus exemplar -> {d['datasourceUid']}"
+        for d in sources["prometheus"]["jsonData"]["exemplarTraceIdDestinations"]
+    ]
+    tempo = sources["tempo"]["jsonData"]
+    links += ["tempo -> logs " + tempo["tracesToLogsV2"]["datasourceUid"]]
+    links += ["tempo -> metrics " + q["name"] for q in tempo["tracesToMetrics"]["queries"]]
+    links += [
+        "loki derived field -> " + f["datasourceUid"] for f in sources["loki"]["jsonData"]["derivedFields"]
+    ]
+    return links
+
+
+def test_the_anonymous_user_can_follow_every_provisioned_link():
+    assert len(_explore_links()) >= 5
+    env = compose()["services"]["grafana"]["environment"]
+    assert anonymous_can_explore(env), "anonymous users would not see exemplar, trace and log links"
+    # Either deprecated setting alone grants Explore in 13.1; both keep it if one is removed.
+    assert env["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Editor"
+    assert env["GF_USERS_VIEWERS_CAN_EDIT"] == "true"
+    # Anonymous editing is acceptable only because nobody off this host can reach Grafana.
+    assert compose()["services"]["grafana"]["ports"] == ["127.0.0.1:${GRAFANA_PORT:-3000}:3000"]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"GF_AUTH_ANONYMOUS_ENABLED": "true", "GF_AUTH_ANONYMOUS_ORG_ROLE": "Viewer"}, False),
+        ({"GF_AUTH_ANONYMOUS_ENABLED": "true"}, False),
+        ({"GF_AUTH_ANONYMOUS_ENABLED": "true", "GF_USERS_VIEWERS_CAN_EDIT": "true"}, True),
+        ({"GF_AUTH_ANONYMOUS_ENABLED": "true", "GF_AUTH_ANONYMOUS_ORG_ROLE": "Editor"}, True),
+        ({"GF_AUTH_ANONYMOUS_ENABLED": "false", "GF_AUTH_ANONYMOUS_ORG_ROLE": "Editor"}, False),
+    ],
+)
+def test_the_explore_check_tells_viewer_from_editor(env: dict[str, str], expected: bool):
+    assert anonymous_can_explore(env) is expected
+
+
+def test_grafana_builds_its_own_links_on_the_published_port():
+    env = compose()["services"]["grafana"]["environment"]
+    assert env["GF_SERVER_ROOT_URL"] == "http://127.0.0.1:${GRAFANA_PORT:-3000}/"

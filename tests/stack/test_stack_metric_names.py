@@ -125,3 +125,33 @@ def test_resource_labels_match_what_prometheus_promotes():
 
     promoted = load_yaml(ROOT / "prometheus" / "prometheus.yml")["otlp"]["promote_resource_attributes"]
     assert set(OTLP_RESOURCE_LABELS) == {label_name(a) for a in promoted} | {"job", "instance"}
+
+
+def test_collector_self_metrics_come_from_the_pinned_list_without_total():
+    """otelcol-contrib 0.159's pull reader exposes counters under their instrument names: a query
+    for the `_total` name a 2.x-era collector used finds nothing, and the check says so."""
+    from stack_sources import collector_self_metrics
+
+    listed = collector_self_metrics()
+    assert listed["otelcol_receiver_refused_spans"] == "counter"
+    assert listed["otelcol_exporter_queue_size"] == "gauge"
+    assert not any(name.endswith("_total") for name in listed)
+    catalog = series_catalog()
+    for query in (
+        "rate(otelcol_receiver_refused_spans_total[5m])",
+        "rate(otelcol_exporter_send_failed_spans_total[5m])",
+        "rate(otelcol_processor_incoming_items_total[5m])",
+    ):
+        findings = check_queries([("planted", query)], catalog, ALWAYS_LABELS)
+        assert [f.problem for f in findings] == [f"unknown metric '{query[5:-5]}'"]
+
+
+def test_every_collector_metric_queried_is_in_the_pinned_list():
+    from stack_sources import collector_self_metrics, collector_series
+
+    known = set(collector_series(collector_self_metrics()))
+    queried = set()
+    for _, expr in all_queries():
+        queried |= {m for m in references(expr).metrics if m.startswith("otelcol_")}
+    assert queried, "no alert or panel reads the collector's own metrics"
+    assert queried <= known, queried - known

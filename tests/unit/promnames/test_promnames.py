@@ -96,7 +96,10 @@ def test_unknown_kind_is_rejected():
         ("region", "region"),
         ("http.response.status_code", "http_response_status_code"),
         ("deployment.environment.name", "deployment_environment_name"),
-        ("2fa.method", "_2fa_method"),
+        # otlptranslator LabelNamer: a leading digit gets "key_", a single leading "_" gets "key"
+        ("2fa.method", "key_2fa_method"),
+        ("_private", "key_private"),
+        ("__reserved__", "__reserved__"),
     ],
 )
 def test_label_names(attribute, label):

@@ -9,11 +9,12 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
-from wayfinder.store import TelemetryStore
+from wayfinder.store import OTLPReceiver, TelemetryStore
 
 
 def first_line(process: subprocess.Popen[str], timeout: float = 30.0) -> str:
@@ -56,3 +57,32 @@ def test_module_runs_until_signalled_and_keeps_what_it_received(tmp_path: Path, 
             process.wait()
     with TelemetryStore(db) as store:
         assert [s.span_id for s in store.spans()] == ["cd" * 8]
+
+
+def test_forward_flag_sends_what_it_stores_to_a_second_receiver(
+    tmp_path: Path, receiver: OTLPReceiver, store: TelemetryStore, wait_for: Callable[..., object]
+) -> None:
+    """Local mode passes WAYFINDER_OTLP_FORWARD to the store process as --forward."""
+    command = [sys.executable, "-m", "wayfinder.store", "--db", str(tmp_path / "t.db"), "--port", "0"]
+    process = subprocess.Popen(
+        [*command, "--forward", receiver.endpoint], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", first_line(process))
+        assert match
+        body = {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "ab" * 16, "spanId": "ef" * 8}]}]}]}
+        response = httpx.post(
+            f"{match.group(0)}/v1/traces",
+            content=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert response.status_code == 200
+        wait_for(store.spans, "the span forwarded to the second receiver")
+        assert [s.span_id for s in store.spans()] == ["ef" * 8]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

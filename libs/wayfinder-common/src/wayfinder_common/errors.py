@@ -8,12 +8,19 @@
     └── DependencyUnavailable           (503: database/inventory/payment/provider unavailable)
 
 Each carries a stable `code` (the JSON `error` field, a bounded `error.type` on spans) and
-`status`; `api.install_error_handlers` is the only place they become HTTP responses.
+`status`; `web.install_error_handlers` is the only place they become HTTP responses.
+
+`Outcome` is a request's result decided once (status + code): the response, the span status
+and every metric label read the same value instead of deciding it again.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
+
+SUCCESS = "success"
+INTERNAL_ERROR = "internal_error"
 
 
 class WayfinderError(Exception):
@@ -65,3 +72,36 @@ def error_body(code: str, message: str, details: Any = None, trace_id: str | Non
     if trace_id:
         body["trace_id"] = trace_id
     return body
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a request ended: its HTTP status and `code` ("success" or the stable error code)."""
+
+    status: int
+    code: str
+
+    @property
+    def failed(self) -> bool:
+        return self.code != SUCCESS
+
+    @property
+    def server_fault(self) -> bool:
+        """Ours to fix (5xx). A 4xx is the caller's outcome: an answer, not a server error."""
+        return self.status >= 500
+
+    @classmethod
+    def of_error(cls, exc: WayfinderError) -> Outcome:
+        return cls(exc.status, exc.code)
+
+    @classmethod
+    def unexpected(cls) -> Outcome:
+        return cls(500, INTERNAL_ERROR)
+
+    @classmethod
+    def of_status(cls, status: int) -> Outcome:
+        """For a response no error handler settled: a success, or a bare HTTP error."""
+        if status < 400:
+            return cls(status, SUCCESS)
+        # Framework answers (405, an HTTPException) carry no domain code: the registry's fallback.
+        return cls(status, INTERNAL_ERROR if status >= 500 else "error")

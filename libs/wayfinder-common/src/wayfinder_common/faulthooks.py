@@ -25,6 +25,19 @@ ROUTES = (
     "/authorizations",
     "/authorizations/{order_id}/void",
 )
+# Route handlers' names (FastAPI's route.name) across the shop: the scopes of route.crash. A unit
+# test holds this list to the handlers the services really have.
+HANDLERS = (
+    "authorize",
+    "checkout",
+    "create_invoice",
+    "get_order",
+    "get_products",
+    "products",
+    "release",
+    "reserve",
+    "void",
+)
 SKU_PATTERN = re.compile(r"^SKU-[A-Z0-9]{1,24}$")
 FLEET = "all"
 
@@ -78,6 +91,15 @@ class StatementDelayParams(HookParams):
 
     def scaled(self, fraction: float) -> StatementDelayParams:
         return StatementDelayParams(delay_ms=round(self.delay_ms * fraction))
+
+
+class CrashParams(HookParams):
+    """A share of a route's requests fail after the handler ran, as a bug in the response path."""
+
+    crash_rate: float = Field(ge=0, le=1)
+
+    def scaled(self, fraction: float) -> CrashParams:
+        return CrashParams(crash_rate=round(self.crash_rate * fraction, 4))
 
 
 class DropContextParams(HookParams):
@@ -142,6 +164,7 @@ _hooks = [
     Hook("db.statement_delay", "delay every SQL statement, fleet-wide", (FLEET,), StatementDelayParams),
     Hook("relay.drop_context", "relay publishes without the trace context", (FLEET,), DropContextParams),
     Hook("release.regression", "a version's slower route", SERVICES, RegressionParams),
+    Hook("route.crash", "a route handler's answer becomes a 500, as a bug would", HANDLERS, CrashParams),
 ]
 HOOKS: dict[str, Hook] = {hook.name: hook for hook in _hooks}
 

@@ -29,11 +29,19 @@ class ServiceSettings(BaseSettings):
     telemetry_shutdown_timeout_ms: int = 5000
     # An exporter pointed nowhere is still cheap; turning telemetry off is for unit tests only.
     telemetry_enabled: bool = True
+    # The standard switch (OTel SDK environment spec): only "true", any case, disables the SDK;
+    # anything else, empty or unknown included, leaves it on. A str, so a typo cannot fail start-up.
+    otel_sdk_disabled: str = ""
     # The standard OTEL_* variables are read by the SDK itself; these two are read here too so a
     # typo fails start-up instead of silently becoming the SDK's fallback (see telemetry.py).
     otel_traces_sampler: str | None = None
     otel_traces_sampler_arg: str | None = None
     otel_exporter_otlp_protocol: str | None = None
+
+    @property
+    def telemetry_on(self) -> bool:
+        """Telemetry is set up unless OTEL_SDK_DISABLED=true or the project switch turns it off."""
+        return self.telemetry_enabled and self.otel_sdk_disabled.strip().lower() != "true"
 
     @cached_property
     def resource_attributes(self) -> dict[str, str]:

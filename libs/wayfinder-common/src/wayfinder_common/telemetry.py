@@ -28,9 +28,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, Status, StatusCode
 
-from wayfinder_common.errors import WayfinderError
+from wayfinder_common.errors import Outcome, WayfinderError
 from wayfinder_common.logs import configure_stdout_logging
 from wayfinder_common.settings import ServiceSettings
+from wayfinder_common.synthetic import SyntheticTrafficMarker
 
 log = logging.getLogger(__name__)
 
@@ -111,13 +112,14 @@ def setup_telemetry(settings: ServiceSettings) -> Telemetry | None:
     """Install global providers, OTLP exporters and the process-wide instrumentors; idempotent."""
     global _current
     configure_stdout_logging(settings.service_name, settings.log_level)
-    if _current is not None or not settings.telemetry_enabled:
+    if _current is not None or not settings.telemetry_on:
         return _current
     validate_otel_settings(settings)
     resource = Resource.create(settings.resource_attributes)
     # shutdown_on_exit=False: the SDK's own atexit hooks would run an UNBOUNDED shutdown after
     # ours gave up at its deadline; Telemetry.shutdown is the one, bounded, exit path.
     tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)  # sampler from env
+    tracer_provider.add_span_processor(SyntheticTrafficMarker())
     tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     # Cumulative temporality (the default) is what Prometheus' OTLP receiver expects.
     meter_provider = MeterProvider(
@@ -208,6 +210,21 @@ def record_error(span: Span, code: str, exc: BaseException | None = None) -> Non
     span.set_status(Status(StatusCode.ERROR, code))
 
 
+def mark_outcome(span: Span, outcome: Outcome, exc: BaseException | None = None) -> None:
+    """Put a decided outcome on a span, the way semantic conventions read HTTP statuses.
+
+    A server fault (5xx) marks the span ERROR, so tail sampling and failure panels keep it. A
+    caller-caused outcome (a declined card, an unknown SKU: 4xx) is an answer, not an error: the
+    status stays UNSET and only `error.type` says which answer it was.
+    """
+    if not outcome.failed or not span.is_recording():
+        return
+    if outcome.server_fault:
+        record_error(span, outcome.code, exc)
+    else:
+        span.set_attribute("error.type", outcome.code)
+
+
 @contextmanager
 def business_span(tracer: trace.Tracer, name: str, **attributes: Any) -> Iterator[Span]:
     """A manual span at a business boundary; domain errors set error.type from their code."""
@@ -218,7 +235,7 @@ def business_span(tracer: trace.Tracer, name: str, **attributes: Any) -> Iterato
             yield span
         except WayfinderError as exc:
             # An expected domain outcome: a bounded code is the triage detail, not a stack trace.
-            record_error(span, exc.code)
+            mark_outcome(span, Outcome.of_error(exc))
             raise
         except Exception as exc:
             record_error(span, type(exc).__name__, exc)

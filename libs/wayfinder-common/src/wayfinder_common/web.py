@@ -1,4 +1,9 @@
-"""The FastAPI pieces every HTTP service shares: app factory, error handlers, health, traceresponse."""
+"""The FastAPI pieces every HTTP service shares: app factory, error handlers, health, traceresponse.
+
+Every request's outcome is decided here, once: the error handlers settle it (status, `error`
+code, span status) on `request.state.outcome`, and a service's own metrics read it with
+`request_outcome` instead of deciding again.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +21,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from wayfinder_common.db import is_database_unavailable, make_engine, make_session_factory, ping
-from wayfinder_common.errors import DependencyUnavailable, WayfinderError, error_body
+from wayfinder_common.errors import DependencyUnavailable, Outcome, WayfinderError, error_body
 from wayfinder_common.regression import release_regression
+from wayfinder_common.routecrash import crashes
 from wayfinder_common.settings import ServiceSettings
-from wayfinder_common.telemetry import current_trace_id, record_error, setup_telemetry, shutdown_telemetry
+from wayfinder_common.telemetry import current_trace_id, mark_outcome, setup_telemetry, shutdown_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +42,8 @@ def create_app(
     """A FastAPI app with telemetry, the error contract, /healthz, /readyz and traceresponse.
 
     With `database=True` the app gets an engine, `app.state.session_factory` (for SessionDep)
-    and a readiness check that pings Postgres.
+    and a readiness check that pings Postgres. The generic fault hooks (route.crash,
+    release.regression) read the sealed fault state: no endpoint switches them.
     """
     telemetry = setup_telemetry(settings)
     engine = make_engine(settings.database_url) if database else None
@@ -58,6 +65,10 @@ def create_app(
 
     app = FastAPI(title=title, version=settings.service_version, lifespan=_lifespan)
     install_error_handlers(app)
+    # Starlette nests later middleware outside earlier ones: crashes become a settled 500 first,
+    # inside traceresponse and inside every middleware a service adds (its metrics see the 500).
+    app.middleware("http")(_after_handler)
+    app.middleware("http")(_settle_unexpected)
     app.middleware("http")(_traceresponse)
     app.middleware("http")(release_regression(settings))
 
@@ -88,6 +99,14 @@ def create_app(
     return app
 
 
+async def _after_handler(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Runs once the handler answered: the route.crash hook turns a share of answers into a bug."""
+    response = await call_next(request)
+    if crashes(request.scope.get("route")):
+        raise RuntimeError("the response could not be completed")
+    return response
+
+
 async def _traceresponse(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     """W3C Trace Context `traceresponse`: the caller learns which trace served it."""
     response = await call_next(request)
@@ -104,13 +123,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(WayfinderError)
     async def _domain_error(request: Request, exc: WayfinderError) -> JSONResponse:
-        _mark_server_span(exc.code, exc.status)
+        outcome = settle(request, Outcome.of_error(exc))
         headers = {}
         if isinstance(exc, DependencyUnavailable):
             headers["Retry-After"] = str(exc.retry_after_s)
         return JSONResponse(
-            error_body(exc.code, exc.message, exc.details, current_trace_id()),
-            status_code=exc.status,
+            error_body(outcome.code, exc.message, exc.details, current_trace_id()),
+            status_code=outcome.status,
             headers=headers,
         )
 
@@ -120,40 +139,56 @@ def install_error_handlers(app: FastAPI) -> None:
         details = [
             {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()
         ]
-        _mark_server_span("validation_failed", 422)
+        outcome = settle(request, Outcome(422, "validation_failed"))
         return JSONResponse(
-            error_body("validation_failed", "the request is not valid", details, current_trace_id()),
-            status_code=422,
+            error_body(outcome.code, "the request is not valid", details, current_trace_id()),
+            status_code=outcome.status,
         )
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)
     async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         if not is_database_unavailable(exc):
-            return await _unexpected(request, exc)
+            return unexpected_error(request, exc)
         log.warning("database unavailable", extra={"error.type": "database_unavailable"})
         return await _domain_error(
             request, DependencyUnavailable("the database is unavailable", code="database_unavailable")
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"error.type": type(exc).__name__})
-        record_error(trace.get_current_span(), "internal_error", exc)
-        return JSONResponse(
-            error_body("internal_error", "unexpected error", None, current_trace_id()),
-            status_code=500,
-        )
+    # Starlette runs an `Exception` handler in its outermost middleware, outside every middleware
+    # a service adds: `_settle_unexpected` answers crashes first; this only sees a middleware's own.
+    app.exception_handler(Exception)(unexpected_error)
 
 
-def _mark_server_span(code: str, status: int) -> None:
-    # Semantic conventions: a 4xx is the caller's failure, so the server span stays UNSET and
-    # only carries error.type; a 5xx is ours and marks the span ERROR (tail sampling keeps it).
-    span = trace.get_current_span()
-    if status >= 500:
-        record_error(span, code)
-    elif span.is_recording():
-        span.set_attribute("error.type", code)
+def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """A crash: logged with its stack, a 500 `internal_error`, the exception on the server span."""
+    log.exception("unhandled error", extra={"error.type": type(exc).__name__})
+    outcome = settle(request, Outcome.unexpected(), exc)
+    return JSONResponse(
+        error_body(outcome.code, "unexpected error", None, current_trace_id()), status_code=outcome.status
+    )
+
+
+def settle(request: Request, outcome: Outcome, exc: BaseException | None = None) -> Outcome:
+    """Decide this request's outcome: kept for every reader, put on the server span once."""
+    request.state.outcome = outcome
+    mark_outcome(trace.get_current_span(), outcome, exc)
+    return outcome
+
+
+def request_outcome(request: Request, response: Response) -> Outcome:
+    """The outcome the handlers settled; a response none of them touched is a plain success."""
+    settled: Outcome | None = getattr(request.state, "outcome", None)
+    return settled if settled is not None else Outcome.of_status(response.status_code)
+
+
+async def _settle_unexpected(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    try:
+        return await call_next(request)
+    except Exception as exc:
+        return unexpected_error(request, exc)
 
 
 def _session(request: Request) -> Iterator[Session]:

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
-from wayfinder_common.errors import InvalidRequest
-from wayfinder_common.web import SessionDep
+from wayfinder_common.errors import InvalidRequest, Outcome
+from wayfinder_common.web import SessionDep, settle
 
 from checkout_api import service
 from checkout_api.schemas import CheckoutRequest, CheckoutResponse, OrderOut, ProductOut
@@ -40,14 +40,17 @@ def checkout(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)] = None,
 ) -> JSONResponse:
     """Place an order: 201, or 402/404/409/422/503 with a stable `error` code; replays are idempotent."""
-    # The region labels this request's latency metric (see main.record_checkout_latency).
-    request.state.region = body.region
+    # Region and account tier label this request's latency metric (main.record_checkout_latency).
+    request.state.scope = scope = service.Scope(region=body.region)
     if not idempotency_key:
         raise InvalidRequest("the Idempotency-Key header is required", code="missing_idempotency_key")
-    outcome = service.place_order(session, clients, idempotency_key, body, settings.idempotency_takeover_s)
-    if outcome.status >= 400:
-        request.state.error_code = outcome.body.get("error")
-    return JSONResponse(outcome.body, status_code=outcome.status)
+    answer = service.place_order(
+        session, clients, idempotency_key, body, settings.idempotency_takeover_s, scope
+    )
+    if answer.status >= 400:
+        # A replayed failure answers with the first attempt's code: settled like a fresh one.
+        settle(request, Outcome(answer.status, str(answer.body.get("error") or "error")))
+    return JSONResponse(answer.body, status_code=answer.status)
 
 
 @router.get("/orders/{order_id}")

@@ -13,13 +13,13 @@ from opentelemetry import metrics
 from wayfinder_common import migrations
 from wayfinder_common.metrics import LATENCY_BUCKETS_S
 from wayfinder_common.runner import serve_http
-from wayfinder_common.web import create_app
+from wayfinder_common.web import create_app, request_outcome
 
 from checkout_api import sweeper
 from checkout_api.api import router
 from checkout_api.clients import InventoryClient, PaymentClient
 from checkout_api.models import SCHEMA
-from checkout_api.service import Clients
+from checkout_api.service import Clients, Scope
 from checkout_api.settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -29,7 +29,7 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 checkout_duration = metrics.get_meter("checkout-api").create_histogram(
     "checkout.request.duration",
     unit="s",
-    description="checkout-api request latency by route, region and outcome",
+    description="checkout-api request latency by route, region, account tier and outcome",
     explicit_bucket_boundaries_advisory=LATENCY_BUCKETS_S,
 )
 
@@ -37,7 +37,7 @@ checkout_duration = metrics.get_meter("checkout-api").create_histogram(
 async def record_checkout_latency(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
-    """The article's "route metric": latency by route and region, with exemplars of the trace."""
+    """The article's "route metric": latency by route, region and tier, with exemplars of the trace."""
     started = time.perf_counter()
     response = await call_next(request)
     route = request.scope.get("route")
@@ -47,12 +47,12 @@ async def record_checkout_latency(
         "http.route": getattr(route, "path", "unknown"),
         # A made-up method must not mint a new series (semantic conventions' _OTHER).
         "http.request.method": request.method if request.method in KNOWN_METHODS else "_OTHER",
-        "checkout.outcome": getattr(request.state, "error_code", None)
-        or ("success" if response.status_code < 400 else "error"),
+        # Settled once by the shared error handlers: the same code as the body and the span.
+        "checkout.outcome": request_outcome(request, response).code,
     }
-    region = getattr(request.state, "region", None)
-    if region:
-        attributes["region"] = region
+    scope: Scope | None = getattr(request.state, "scope", None)
+    if scope is not None:
+        attributes.update(scope.labels())
     # Recorded while the server span is current, so the SDK attaches it as the exemplar.
     checkout_duration.record(time.perf_counter() - started, attributes)
     return response

@@ -9,6 +9,7 @@ from typing import Any
 from opentelemetry import trace
 from sqlalchemy.orm import Session
 from wayfinder_common.db import database_errors
+from wayfinder_common.domain import TIERS
 from wayfinder_common.errors import Conflict, DependencyUnavailable, NotFound, WayfinderError, error_body
 from wayfinder_common.jobs import INVOICE_TASK, InvoiceJob
 from wayfinder_common.outbox import OutboxEvent, current_trace_carrier
@@ -24,9 +25,24 @@ tracer = trace.get_tracer("checkout-api")
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Answer:
     status: int
     body: dict[str, Any]
+
+
+@dataclass
+class Scope:
+    """The bounded dimensions a checkout's latency is sliced by: is a problem local to one of them?"""
+
+    region: str
+    account_tier: str | None = None  # known once the account is
+
+    def labels(self) -> dict[str, str]:
+        labels = {"region": self.region}
+        # Only the registry's tiers: a stray database value must not mint a new series.
+        if self.account_tier in TIERS:
+            labels["account.tier"] = self.account_tier
+        return labels
 
 
 @dataclass(frozen=True)
@@ -36,8 +52,13 @@ class Clients:
 
 
 def place_order(
-    session: Session, clients: Clients, key: str, request: CheckoutRequest, takeover_after_s: float
-) -> Outcome:
+    session: Session,
+    clients: Clients,
+    key: str,
+    request: CheckoutRequest,
+    takeover_after_s: float,
+    scope: Scope | None = None,
+) -> Answer:
     """The checkout: one order per Idempotency-Key, stock released on every failure path."""
     attributes = {
         "account.id": request.account_id,
@@ -50,11 +71,13 @@ def place_order(
         if account is None:
             raise NotFound("unknown account", code="unknown_account")
         span.set_attribute("account.tier", account.tier)
+        if scope is not None:
+            scope.account_tier = account.tier
         body_hash = idempotency.request_hash(request.model_dump(mode="json"))
         claim = idempotency.claim(session, key, body_hash, takeover_after_s)
         if isinstance(claim, idempotency.Replay):
             span.set_attribute("checkout.outcome", "replayed")
-            return Outcome(claim.status, claim.body)
+            return Answer(claim.status, claim.body)
         span.set_attribute("order.id", claim.order_id)
         try:
             # Database failures become a 503 here, so they settle like any transient failure.
@@ -75,7 +98,7 @@ def _run(
     claim: idempotency.Claimed,
     request: CheckoutRequest,
     tier: str,
-) -> Outcome:
+) -> Answer:
     order_id = claim.order_id
     try:
         reservation = clients.inventory.reserve(order_id, request.items)
@@ -105,7 +128,7 @@ def _commit(
     reservation: dict[str, Any],
     authorization: dict[str, Any],
     tier: str,
-) -> Outcome:
+) -> Answer:
     """Order, items, outbox row and the idempotent answer: one transaction, all or nothing."""
     order_id = claim.order_id
     lines = [OrderLine.model_validate(line) for line in reservation["lines"]]
@@ -151,13 +174,13 @@ def _commit(
         )
         idempotency.complete(row, 201, body)
     log.info("order confirmed", extra={"order.id": order_id, "region": request.region})
-    return Outcome(201, body)
+    return Answer(201, body)
 
 
-def _answer_of_the_newer_attempt(session: Session, key: str) -> Outcome:
+def _answer_of_the_newer_attempt(session: Session, key: str) -> Answer:
     row = session.get(IdempotencyKey, key, populate_existing=True)
     if row is not None and row.state == "completed" and row.response_status is not None:
-        return Outcome(row.response_status, row.response_body or {})
+        return Answer(row.response_status, row.response_body or {})
     raise Conflict("a newer request with this Idempotency-Key took over", code="request_in_progress")
 
 

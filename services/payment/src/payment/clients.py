@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NoReturn
 
 import httpx
 from opentelemetry import metrics
@@ -27,6 +27,13 @@ retries = meter.create_counter(
     "payment.provider.retries",
     unit="{retry}",
     description="Retries of provider calls (retry amplification), by region and reason",
+)
+# The retries the budget refused: with `retries` it is the retry demand, which keeps growing with
+# the provider's failures after the budget has flattened the retries actually sent.
+retries_refused = meter.create_counter(
+    "payment.provider.retry_budget.exhausted",
+    unit="{retry}",
+    description="Retries of provider calls refused because the retry budget was spent, by region and reason",
 )
 
 RetryReason = Literal["rate_limited", "timeout", "unavailable", "connect_error"]
@@ -86,12 +93,11 @@ class ProviderClient:
             if retry_after is not None:
                 delay = max(delay, retry_after)
             last = attempt + 1 >= self._policy.max_attempts
-            if last or self._clock() + delay >= deadline or not self._budget.try_spend():
-                log.warning(
-                    "payment provider gave no answer; giving up",
-                    extra={"retry.attempt": attempt, "retry.reason": reason, "region": region},
-                )
-                raise ProviderUnavailable(reason, attempt + 1)
+            if last or self._clock() + delay >= deadline:
+                self._give_up(reason, attempt, region, "payment provider gave no answer; giving up")
+            if not self._budget.try_spend():
+                retries_refused.add(1, {"region": region, "retry.reason": reason})
+                self._give_up(reason, attempt, region, "retry budget exhausted; giving up")
             retries.add(1, {"region": region, "retry.reason": reason})
             log.warning(
                 "payment provider refused; retrying",
@@ -105,6 +111,10 @@ class ProviderClient:
             )
             self._sleep(delay)
         raise ProviderUnavailable(reason, self._policy.max_attempts)
+
+    def _give_up(self, reason: RetryReason, attempt: int, region: str, message: str) -> NoReturn:
+        log.warning(message, extra={"retry.attempt": attempt, "retry.reason": reason, "region": region})
+        raise ProviderUnavailable(reason, attempt + 1)
 
     def void(self, authorization_id: str) -> None:
         """Release a hold at the provider; one attempt (the caller's sweeper retries later)."""
@@ -128,7 +138,8 @@ class ProviderClient:
                 json=body,
                 timeout=timeout,
                 headers={"Idempotency-Key": key},
-                extensions={SPAN_ATTRIBUTES_EXTENSION: {"retry.attempt": attempt}},
+                # On the attempt's own span, so the attempt that failed reads whole (attempt, region).
+                extensions={SPAN_ATTRIBUTES_EXTENSION: {"retry.attempt": attempt, "region": region}},
             )
         except httpx.TimeoutException:
             request_duration.record(self._clock() - started, {"region": region, "error.type": "timeout"})

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from wayfinder.contract import cli as contract_cli
+from wayfinder.load import cli as load_cli
 from wayfinder.local import cli as local_cli
 from wayfinder.scenarios import cli as scenario_cli
 
-REGISTRARS: list = [local_cli.register, contract_cli.register, scenario_cli.register]
+REGISTRARS: list = [local_cli.register, contract_cli.register, load_cli.register, scenario_cli.register]

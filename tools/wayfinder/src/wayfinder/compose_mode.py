@@ -6,22 +6,66 @@ argument so unit tests hand in a fake one; the default runner is ``run_command``
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
+
+from wayfinder.compose_env import ensure_admin_password
 
 COMPOSE_FILE = "docker-compose.yml"
 INFO_TIMEOUT_S = 10.0
 
-# What to open once the stack is up; the ports are the ones docker-compose.yml publishes.
-URLS: dict[str, str] = {
-    "Grafana (start here)": "http://127.0.0.1:3000",
-    "Checkout API docs": "http://127.0.0.1:8080/docs",
-    "Prometheus": "http://127.0.0.1:9090",
+ENV_FILE = ".env"
+
+# What to open once the stack is up: the variable docker-compose.yml publishes each port with
+# (`127.0.0.1:${GRAFANA_PORT:-3000}:3000`), its default there, and the path to open.
+PUBLISHED: dict[str, tuple[str, int, str]] = {
+    "Grafana (start here)": ("GRAFANA_PORT", 3000, ""),
+    "Checkout API docs": ("CHECKOUT_API_PORT", 8080, "/docs"),
+    "Prometheus": ("PROMETHEUS_PORT", 9090, ""),
 }
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a compose .env file (comments, blanks and surrounding quotes dropped)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.removeprefix("export ").split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def urls(project_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The URLs as compose publishes them: the shell's variables win over .env, as in compose;
+    an unset or empty variable means the default (compose's `${VAR:-default}`)."""
+    settings = read_env_file(Path(project_dir) / ENV_FILE) if project_dir is not None else {}
+    settings.update(environ if environ is not None else os.environ)
+    found = {}
+    for name, (variable, default, path) in PUBLISHED.items():
+        port = settings.get(variable) or str(default)
+        found[name] = f"http://127.0.0.1:{port}{path}"
+    return found
+
+
+# The URLs with every port at its default.
+URLS: dict[str, str] = urls(environ={})
+
+
+def checkout_url(project_dir: Path | None = None) -> str:
+    """checkout-api as compose publishes it (`wayfinder load` sends its traffic there)."""
+    return urls(project_dir)["Checkout API docs"].removesuffix("/docs")
 
 
 class Runner(Protocol):
@@ -77,12 +121,18 @@ def compose_command(project_dir: Path, *args: str) -> list[str]:
     ]
 
 
-def up(project_dir: Path, runner: Runner = run_command, out: TextIO = sys.stdout) -> int:
+def up(
+    project_dir: Path,
+    runner: Runner = run_command,
+    out: TextIO = sys.stdout,
+    environ: Mapping[str, str] | None = None,
+) -> int:
     """Build and start every container, wait until all are healthy, then print the URLs."""
     project_dir = Path(project_dir)
     if not (project_dir / COMPOSE_FILE).is_file():
         print(f"No {COMPOSE_FILE} in {project_dir}: run this from a Wayfinder checkout.", file=out)
         return 2
+    ensure_admin_password(project_dir, out, environ)  # compose requires one; none is committed
     code = runner(compose_command(project_dir, "up", "--detach", "--build", "--wait"), cwd=project_dir)
     if code != 0:
         print(
@@ -92,9 +142,10 @@ def up(project_dir: Path, runner: Runner = run_command, out: TextIO = sys.stdout
             file=out,
         )
         return code
-    width = max(len(name) for name in URLS)
+    where = urls(project_dir, environ)
+    width = max(len(name) for name in where)
     print("Wayfinder is up. Open:", file=out)
-    for name, url in URLS.items():
+    for name, url in where.items():
         print(f"  {name.ljust(width)}  {url}", file=out)
     print("Then follow docs/stack.md, section 'Browse it in Grafana'.", file=out)
     return 0

@@ -127,9 +127,17 @@ def series_names(name: str, unit: str, kind: str, monotonic: bool | None = None)
 
 
 def label_name(attribute: str) -> str:
-    """An OTel attribute key as a Prometheus label name (dots and other characters -> ``_``)."""
+    """An OTel attribute key as a Prometheus label name (dots and other characters -> ``_``).
+
+    prometheus/otlptranslator's LabelNamer: a leading digit gets ``key_``, a single leading
+    underscore gets ``key`` (``__reserved`` names stay as they are).
+    """
     label = re.sub(r"[^a-zA-Z0-9_]", "_", attribute)
-    return "_" + label if label[:1].isdigit() else label
+    if label[:1].isdigit():
+        return "key_" + label
+    if label.startswith("_") and not label.startswith("__"):
+        return "key" + label
+    return label
 
 
 # --- the captured metrics file -----------------------------------------------------------------

@@ -95,7 +95,7 @@ def _check(args: argparse.Namespace) -> int:
     if registry is None:
         return EXIT_USAGE
     # Imported here: the store (and its protobuf dependency) is only needed to read data.
-    from wayfinder.contract.check import run_checks
+    from wayfinder.contract.check import check_store
     from wayfinder.contract.report import render_json, render_text
     from wayfinder.store.db import TelemetryStore
 
@@ -109,10 +109,10 @@ def _check(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"wayfinder telemetry check: cannot read {path}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    with store:
-        spans, logs, points = store.spans(), store.logs(), store.metric_points()
     window = timedelta(minutes=args.window_minutes) if args.window_minutes else None
-    report = run_checks(spans, logs, points, registry, window=window)
+    with store:
+        # Streamed: memory holds one chunk of whole traces however large the store is.
+        report = check_store(store, registry, window=window)
     sys.stdout.write(render_json(report) if args.json else render_text(report))
     return EXIT_OK if report.ok else EXIT_VIOLATIONS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # Where an attribute may appear. Span events are separate from spans because the `exception`
@@ -111,9 +111,14 @@ class Registry:
     log_attributes: tuple[str, ...]
     stdout_fields: tuple[StdoutField, ...]
     renamed: Mapping[str, str]
+    _span_defs: dict[str, list[SpanDef]] = field(default_factory=dict, compare=False, repr=False)
 
     def span_defs_for(self, span_name: str) -> list[SpanDef]:
-        return [span for span in self.spans if span.matches(span_name)]
+        # Asked once per span per rule: remember the answer for each distinct name.
+        found = self._span_defs.get(span_name)
+        if found is None:
+            found = self._span_defs[span_name] = [span for span in self.spans if span.matches(span_name)]
+        return found
 
     def async_spans(self, role: str) -> list[SpanDef]:
         return [s for s in self.spans if s.async_hop is not None and s.async_hop.role == role]

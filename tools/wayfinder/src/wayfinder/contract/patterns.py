@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
+
+# Telemetry repeats itself (span names, routes, log bodies): the detectors remember the
+# answers for recent distinct strings, which makes a check of a large store several times faster.
+_CACHE = 1 << 16
 
 _EMAIL = re.compile(
     r"(?<![\w.%+-])([A-Za-z0-9._%+-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})(?![\w-])"
@@ -30,8 +35,9 @@ _NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$|\s)")
 _TRACEBACK = re.compile(r'Traceback \(most recent call last\)|^\s*File "[^"\n]+", line \d+', re.MULTILINE)
 
 
-def emails(text: str) -> list[str]:
-    return [m.group(0) for m in _EMAIL.finditer(text) if m.group(1).lower() not in _NODE_NAME_USERS]
+@lru_cache(maxsize=_CACHE)
+def emails(text: str) -> tuple[str, ...]:
+    return tuple(m.group(0) for m in _EMAIL.finditer(text) if m.group(1).lower() not in _NODE_NAME_USERS)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -44,17 +50,19 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def card_numbers(text: str) -> list[str]:
+@lru_cache(maxsize=_CACHE)
+def card_numbers(text: str) -> tuple[str, ...]:
     found = []
     for match in _CARD.finditer(text):
         digits = re.sub(r"[ -]", "", match.group(0))
         if 13 <= len(digits) <= 19 and luhn_valid(digits):
             found.append(match.group(0))
-    return found
+    return tuple(found)
 
 
-def card_tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text)
+@lru_cache(maxsize=_CACHE)
+def card_tokens(text: str) -> tuple[str, ...]:
+    return tuple(_TOKEN.findall(text))
 
 
 def id_in_span_name(name: str) -> str | None:
@@ -81,6 +89,7 @@ def with_ids_elided(name: str) -> str:
     return _NUMERIC_SEGMENT.sub("/{id}", name)
 
 
+@lru_cache(maxsize=_CACHE)
 def is_stack_trace(text: str) -> bool:
     """A multi-line Python traceback (or a chunk of its frames)."""
     return "\n" in text.strip() and _TRACEBACK.search(text) is not None
@@ -111,6 +120,7 @@ def mask(text: str) -> str:
     )
 
 
+@lru_cache(maxsize=_CACHE)
 def safe(text: str, limit: int = 80) -> str:
     """Text fit to print in a report: masked, one line, truncated."""
     text = " ".join(mask(text).split())

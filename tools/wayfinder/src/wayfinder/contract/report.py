@@ -38,6 +38,35 @@ class Finding:
     count: int
 
 
+class Findings:
+    """Violations folded as they arrive: memory grows with distinct findings, not with records.
+
+    The example kept for a finding is the smallest (trace, span) among its violations, so the
+    report does not depend on the order the records were read in (whole or streamed).
+    """
+
+    def __init__(self) -> None:
+        self._example: dict[tuple[str, ...], Violation] = {}
+        self._count: dict[tuple[str, ...], int] = {}
+
+    def add(self, violations: Iterable[Violation]) -> None:
+        for violation in violations:
+            key = violation.key
+            current = self._example.get(key)
+            if current is None or _example_order(violation) < _example_order(current):
+                self._example[key] = violation
+            self._count[key] = self._count.get(key, 0) + 1
+
+    def report(self, titles: Mapping[str, str], checked: Mapping[str, int]) -> Report:
+        ordered = sorted(self._example, key=lambda k: (k[0], k[1], k[3], k[4], k[5]))
+        findings = tuple(Finding(self._example[k], self._count[k]) for k in ordered)
+        return Report(findings, dict(titles), dict(checked))
+
+
+def _example_order(violation: Violation) -> tuple[str, str]:
+    return (violation.trace_id or "", violation.span_id or "")
+
+
 @dataclass(frozen=True)
 class Report:
     findings: tuple[Finding, ...]
@@ -48,13 +77,9 @@ class Report:
     def build(
         cls, violations: Iterable[Violation], titles: Mapping[str, str], checked: Mapping[str, int]
     ) -> Report:
-        first: dict[tuple[str, ...], Violation] = {}
-        counts: dict[tuple[str, ...], int] = {}
-        for violation in violations:
-            first.setdefault(violation.key, violation)
-            counts[violation.key] = counts.get(violation.key, 0) + 1
-        ordered = sorted(first, key=lambda k: (k[0], k[1], k[3], k[4], k[5]))
-        return cls(tuple(Finding(first[k], counts[k]) for k in ordered), dict(titles), dict(checked))
+        findings = Findings()
+        findings.add(violations)
+        return findings.report(titles, checked)
 
     @property
     def ok(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from wayfinder.contract.model import AttributeDef, Registry
 from wayfinder.contract.patterns import safe, shown, with_ids_elided
@@ -30,8 +30,8 @@ from wayfinder.contract.rules_metrics import (
     metric_unit,
     metric_unregistered,
 )
-from wayfinder.contract.rules_traces import trace_async_context_lost, trace_orphan_span
-from wayfinder.contract.sites import Site, Telemetry, attribute_sites, violation_at
+from wayfinder.contract.rules_traces import AsyncHopTally, trace_async_context_lost, trace_orphan_span
+from wayfinder.contract.sites import Site, Telemetry, violation_at
 
 
 def span_name_unregistered(t: Telemetry, reg: Registry) -> Iterator[Violation]:
@@ -114,31 +114,62 @@ def attribute_enum(t: Telemetry, reg: Registry) -> Iterator[Violation]:
             )
 
 
+class CardinalityTally:
+    """Distinct values per (signal, service, metric, key), gathered across chunks.
+
+    A budget is per service and, on metrics, per metric, because that is what multiplies
+    series and index size; only a count over all the data can say a budget was exceeded.
+    """
+
+    def __init__(self) -> None:
+        self.distinct: dict[tuple[str, str, str, str], set[Any]] = {}
+        self.examples: dict[tuple[str, str, str, str], Site] = {}
+
+    def feed(self, t: Telemetry, reg: Registry) -> Iterator[Violation]:
+        for site, key, value in _attributes(t):
+            attribute = reg.attributes.get(key)
+            if attribute is None or attribute.cardinality_budget is None:
+                continue
+            bucket = (site.signal, site.service, site.metric or "", key)
+            self.distinct.setdefault(bucket, set()).add(_distinct_key(value))
+            self.examples.setdefault(bucket, site)
+        return iter(())
+
+    def finish(self, reg: Registry) -> Iterator[Violation]:
+        for bucket, values in self.distinct.items():
+            budget = reg.attributes[bucket[3]].cardinality_budget or 0
+            if len(values) > budget:
+                site = self.examples[bucket]
+                subject = bucket[2] or f"all {site.signal}"
+                yield Violation(
+                    "attribute.cardinality",
+                    f"{bucket[3]} took {len(values)} distinct values, over its budget of {budget}",
+                    site.service,
+                    site.signal,
+                    subject,
+                    bucket[3],
+                )
+
+
+def _distinct_key(value: Any) -> Any:
+    # Scalars as themselves (typed, so 1 and "1" stay apart); lists and maps as canonical JSON.
+    if isinstance(value, str | int | float | bool):
+        return (type(value).__name__, value)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def attribute_cardinality(t: Telemetry, reg: Registry) -> Iterator[Violation]:
-    # Distinct values per (signal, service, metric, key): a budget is per service and, on
-    # metrics, per metric, because that is what multiplies series and index size.
-    distinct: dict[tuple[str, str, str, str], set[str]] = {}
-    examples: dict[tuple[str, str, str, str], Site] = {}
-    for site, key, value in _attributes(t):
-        attribute = reg.attributes.get(key)
-        if attribute is None or attribute.cardinality_budget is None:
-            continue
-        bucket = (site.signal, site.service, site.metric or "", key)
-        distinct.setdefault(bucket, set()).add(json.dumps(value, sort_keys=True, default=str))
-        examples.setdefault(bucket, site)
-    for bucket, values in distinct.items():
-        budget = reg.attributes[bucket[3]].cardinality_budget or 0
-        if len(values) > budget:
-            site = examples[bucket]
-            subject = bucket[2] or f"all {site.signal}"
-            yield Violation(
-                "attribute.cardinality",
-                f"{bucket[3]} took {len(values)} distinct values, over its budget of {budget}",
-                site.service,
-                site.signal,
-                subject,
-                bucket[3],
-            )
+    tally = CardinalityTally()
+    yield from tally.feed(t, reg)
+    yield from tally.finish(reg)
+
+
+class Tally(Protocol):
+    """A rule that needs all the data before it can judge: fed chunk by chunk, then finished."""
+
+    def feed(self, t: Telemetry, reg: Registry) -> Iterable[Violation]: ...
+
+    def finish(self, reg: Registry) -> Iterable[Violation]: ...
 
 
 @dataclass(frozen=True)
@@ -146,6 +177,9 @@ class Rule:
     id: str
     title: str
     check: Callable[[Telemetry, Registry], Iterable[Violation]]
+    # Rules that compare records across traces or count over everything; a streaming check
+    # feeds them chunk by chunk. None: the rule judges each chunk on its own.
+    tally: Callable[[], Tally] | None = None
 
 
 RULES: tuple[Rule, ...] = (
@@ -162,7 +196,12 @@ RULES: tuple[Rule, ...] = (
     Rule("attribute.signal", "Attributes on a signal they are not allowed on", attribute_signal),
     Rule("attribute.type", "Attribute values of the wrong type", attribute_type),
     Rule("attribute.enum", "Attribute values outside their allowed values", attribute_enum),
-    Rule("attribute.cardinality", "Attributes over their cardinality budget", attribute_cardinality),
+    Rule(
+        "attribute.cardinality",
+        "Attributes over their cardinality budget",
+        attribute_cardinality,
+        CardinalityTally,
+    ),
     Rule("attribute.stacktrace", "Stack traces outside exception.stacktrace", attribute_stacktrace),
     Rule("metric.unregistered", "Metric names not in the registry", metric_unregistered),
     Rule("metric.instrument", "Metrics exported as another instrument", metric_instrument),
@@ -173,14 +212,17 @@ RULES: tuple[Rule, ...] = (
     Rule("pii.card_token", "Card tokens (tok_...) in telemetry", pii_card_token),
     Rule("resource.required_missing", "Resources without name/version/env", resource_required_missing),
     Rule("trace.orphan_span", "Spans whose parent is missing from a rooted trace", trace_orphan_span),
-    Rule("trace.async_context_lost", "Async hops that started a new trace", trace_async_context_lost),
+    Rule(
+        "trace.async_context_lost",
+        "Async hops that started a new trace",
+        trace_async_context_lost,
+        AsyncHopTally,
+    ),
 )
 
 
-def _attributes(t: Telemetry) -> Iterator[tuple[Site, str, Any]]:
-    for site in attribute_sites(t):
-        for key, value in site.attributes.items():
-            yield site, key, value
+def _attributes(t: Telemetry) -> list[tuple[Site, str, Any]]:
+    return t.attribute_values
 
 
 def _type_ok(attribute: AttributeDef, value: Any) -> bool:

@@ -24,7 +24,7 @@ from wayfinder.contract.patterns import (
     with_ids_elided,
 )
 from wayfinder.contract.report import Violation
-from wayfinder.contract.sites import Telemetry, attribute_sites, text_sites, unique_resources, violation_at
+from wayfinder.contract.sites import Telemetry, attribute_sites, unique_resources, violation_at
 
 
 def span_name_high_cardinality(t: Telemetry, reg: Registry) -> Iterator[Violation]:
@@ -85,8 +85,8 @@ def resource_required_missing(t: Telemetry, reg: Registry) -> Iterator[Violation
 
 
 def _personal_data(
-    t: Telemetry, rule: str, kind: str, find: Callable[[str], list[str]]
+    t: Telemetry, rule: str, kind: str, find: Callable[..., tuple[str, ...]]
 ) -> Iterator[Violation]:
-    for site, key, place, value in text_sites(t):
-        if any(find(text) for text in texts(value)):
+    for site, key, place, strings in t.text_values:
+        if any(find(text) for text in strings):
             yield violation_at(site, rule, key, f"{kind} in {place}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from wayfinder.contract.model import Registry, SpanDef
 from wayfinder.contract.patterns import safe
@@ -42,46 +43,85 @@ def trace_orphan_span(t: Telemetry, reg: Registry) -> Iterator[Violation]:
                 )
 
 
-def trace_async_context_lost(t: Telemetry, reg: Registry) -> Iterator[Violation]:
-    producers, consumers = reg.async_spans("producer"), reg.async_spans("consumer")
-    traces = _by_trace(t.spans)
-    # (attribute, value) -> traces that carry it, and those of them that hold a producer span
-    carriers: dict[tuple[str, object], set[str]] = defaultdict(set)
-    producing: dict[tuple[str, object], set[str]] = defaultdict(set)
-    keys = {d.async_hop.correlate_by for d in producers + consumers if d.async_hop}
-    for trace_id, spans in traces.items():
-        has_producer = any(_role(span, producers) for span in spans)
-        for key in keys:
-            for value in _values(spans, key):
-                carriers[(key, value)].add(trace_id)
-                if has_producer:
-                    producing[(key, value)].add(trace_id)
-    for trace_id, spans in traces.items():
-        by_id = {span.span_id: span for span in spans}
-        linked = {link.trace_id for span in spans for link in span.links}
-        for span in sorted(spans, key=lambda s: s.start_unix_nano):
-            hop = _role(span, consumers) or _role(span, producers)
-            if hop is None or hop.async_hop is None or not _starts_trace(span, by_id, producers):
-                continue
-            key = hop.async_hop.correlate_by
+@dataclass(frozen=True)
+class _Hop:
+    """The topmost async-hop span of a trace that started the trace afresh."""
+
+    span: SpanRecord
+    role: str
+    key: str
+    values: list[object]
+    linked: frozenset[str]
+
+
+class AsyncHopTally:
+    """Whole traces arrive chunk by chunk; the judgement needs every trace's orders, so it waits.
+
+    Kept per chunk: which traces carry which order (and which of them hold a producer span),
+    and each trace's candidate hop. Memory grows with orders, not with spans.
+    """
+
+    def __init__(self) -> None:
+        self.carriers: dict[tuple[str, object], set[str]] = defaultdict(set)
+        self.producing: dict[tuple[str, object], set[str]] = defaultdict(set)
+        self.hops: list[_Hop] = []
+
+    def feed(self, t: Telemetry, reg: Registry) -> Iterator[Violation]:
+        producers, consumers = reg.async_spans("producer"), reg.async_spans("consumer")
+        keys = {d.async_hop.correlate_by for d in producers + consumers if d.async_hop}
+        for trace_id, spans in _by_trace(t.spans).items():
+            has_producer = any(_role(span, producers) for span in spans)
+            for key in keys:
+                for value in _values(spans, key):
+                    self.carriers[(key, value)].add(trace_id)
+                    if has_producer:
+                        self.producing[(key, value)].add(trace_id)
+            hop = _first_hop(spans, producers, consumers)
+            if hop is not None:
+                self.hops.append(hop)
+        return iter(())
+
+    def finish(self, reg: Registry) -> Iterator[Violation]:
+        for hop in self.hops:
             # A consumer must follow a producer; a producer must follow whoever wrote the order.
-            related = producing if hop.async_hop.role == "consumer" else carriers
-            for value in _values(spans, key):
-                others = related.get((key, value), set()) - {trace_id} - linked
+            related = self.producing if hop.role == "consumer" else self.carriers
+            for value in hop.values:
+                others = related.get((hop.key, value), set()) - {hop.span.trace_id} - hop.linked
                 if others:
                     yield Violation(
                         "trace.async_context_lost",
-                        f"starts a new trace although {key}={value} is in trace {sorted(others)[0]}: "
+                        f"starts a new trace although {hop.key}={value} is in trace {sorted(others)[0]}: "
                         "carry the trace context across the hop (message headers / outbox row)",
-                        span.service_name,
+                        hop.span.service_name,
                         "traces",
-                        span.name,
-                        key,
-                        trace_id,
-                        span.span_id,
+                        hop.span.name,
+                        hop.key,
+                        hop.span.trace_id,
+                        hop.span.span_id,
                     )
                     break
-            break  # the topmost hop span of a trace tells the story; its children repeat it
+
+
+def trace_async_context_lost(t: Telemetry, reg: Registry) -> Iterator[Violation]:
+    tally = AsyncHopTally()
+    yield from tally.feed(t, reg)
+    yield from tally.finish(reg)
+
+
+def _first_hop(
+    spans: Sequence[SpanRecord], producers: list[SpanDef], consumers: list[SpanDef]
+) -> _Hop | None:
+    """The topmost hop span that started its trace: it tells the story, its children repeat it."""
+    by_id = {span.span_id: span for span in spans}
+    # Ties broken by span id: the answer must not depend on the order the spans were read in.
+    for span in sorted(spans, key=lambda s: (s.start_unix_nano, s.span_id)):
+        hop = _role(span, consumers) or _role(span, producers)
+        if hop is None or hop.async_hop is None or not _starts_trace(span, by_id, producers):
+            continue
+        key = hop.async_hop.correlate_by
+        linked = frozenset(link.trace_id for s in spans for link in s.links)
+        return _Hop(span, hop.async_hop.role, key, _values(spans, key), linked)
+    return None
 
 
 def _by_trace(spans: Sequence[SpanRecord]) -> dict[str, list[SpanRecord]]:

@@ -11,11 +11,14 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
-from wayfinder.contract.patterns import safe
+from wayfinder.contract.patterns import safe, texts
 from wayfinder.contract.report import Violation
 from wayfinder.store.model import LogRecordRow, MetricPoint, SpanRecord
+
+Resources = dict[str, tuple[str, Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,28 @@ class Telemetry:
     spans: Sequence[SpanRecord]
     logs: Sequence[LogRecordRow]
     metric_points: Sequence[MetricPoint]
+    # The distinct resources to judge, when a streaming check already judged the others in
+    # earlier chunks; None: every resource of these records.
+    resources: Resources | None = None
+
+    @cached_property
+    def sites(self) -> list[Site]:
+        """Every attribute site, built once and shared by all the rules that walk them."""
+        return list(_attribute_sites(self))
+
+    @cached_property
+    def text_places(self) -> list[tuple[Site, str | None, str, Any]]:
+        return list(_text_sites(self))
+
+    @cached_property
+    def attribute_values(self) -> list[tuple[Site, str, Any]]:
+        """(site, key, value) for every attribute: the walk six rules share."""
+        return [(site, key, value) for site in self.sites for key, value in site.attributes.items()]
+
+    @cached_property
+    def text_values(self) -> list[tuple[Site, str | None, str, tuple[str, ...]]]:
+        """Every text place with the strings inside its value, for the three personal-data rules."""
+        return [(site, key, place, tuple(texts(value))) for site, key, place, value in self.text_places]
 
     def counts(self) -> dict[str, int]:
         return {
@@ -80,9 +105,11 @@ def log_subject(log: LogRecordRow) -> str:
     return f"{log.scope_name}: {safe(log.body, 40)}"
 
 
-def unique_resources(telemetry: Telemetry) -> dict[str, tuple[str, Mapping[str, Any]]]:
+def unique_resources(telemetry: Telemetry) -> Resources:
     """Each distinct resource once, keyed by its canonical JSON: (service name, attributes)."""
-    seen: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    if telemetry.resources is not None:
+        return telemetry.resources
+    seen: Resources = {}
     records: list[SpanRecord | LogRecordRow | MetricPoint] = [
         *telemetry.spans,
         *telemetry.logs,
@@ -95,7 +122,19 @@ def unique_resources(telemetry: Telemetry) -> dict[str, tuple[str, Mapping[str, 
     return seen
 
 
-def attribute_sites(telemetry: Telemetry) -> Iterator[Site]:
+def attribute_sites(telemetry: Telemetry) -> list[Site]:
+    return telemetry.sites
+
+
+def text_sites(telemetry: Telemetry) -> list[tuple[Site, str | None, str, Any]]:
+    """(site, attribute key or None, where in words, value) for every place text can hide in.
+
+    Attribute values first, then the records' own text: span names, status messages, log bodies.
+    """
+    return telemetry.text_places
+
+
+def _attribute_sites(telemetry: Telemetry) -> Iterator[Site]:
     for span in telemetry.spans:
         yield Site("spans", span.service_name, safe(span.name), span.attributes, span.trace_id, span.span_id)
         for event in span.events:
@@ -111,11 +150,7 @@ def attribute_sites(telemetry: Telemetry) -> Iterator[Site]:
         yield Site("resources", service, "resource", resource)
 
 
-def text_sites(telemetry: Telemetry) -> Iterator[tuple[Site, str | None, str, Any]]:
-    """(site, attribute key or None, where in words, value) for every place text can hide in.
-
-    Attribute values first, then the records' own text: span names, status messages, log bodies.
-    """
+def _text_sites(telemetry: Telemetry) -> Iterator[tuple[Site, str | None, str, Any]]:
     for site in attribute_sites(telemetry):
         for key, value in site.attributes.items():
             yield site, key, f"the value of {key}", value

@@ -99,6 +99,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         ("uv run wayfinder checkout --card-token tok_decline", "a declined payment"),
         ("uv run wayfinder traces", "recent traces; `wayfinder trace ID` opens one"),
         ("uv run wayfinder telemetry check", "the telemetry contract, on what was captured"),
+        *_prometheus_step(config),
         (f"http://127.0.0.1:{config.checkout_port}/docs", "the checkout API"),
         (str(config.log_dir), "each process's JSON log lines"),
         ("make down", "stop everything"),
@@ -107,6 +108,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     for command, what in next_steps:
         print(f"  {command:<52} {what}")
     return 0
+
+
+def _prometheus_step(config: LocalConfig) -> list[tuple[str, str]]:
+    """The local Prometheus's URL, when `up` started one (wayfinder.local.prometheus)."""
+    from wayfinder.local.processes import ProcessTable
+    from wayfinder.local.prometheus import NAME, LocalPrometheus
+
+    if not config.uses_embedded_store or ProcessTable(config.run_dir, config.log_dir).pid(NAME) is None:
+        return []
+    url = LocalPrometheus(config, ProcessTable(config.run_dir, config.log_dir)).url
+    return [(f"{url}/alerts", "alerts (prometheus/rules, evaluated locally); PromQL at /graph")]
 
 
 def _describe(exc: BaseException) -> str:
@@ -141,7 +153,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows = LocalStack(LocalConfig()).status()
     for row in rows:
         print(f"  {'●' if row.running else '○'} {row.name:<17} {row.detail}")
-    return 0 if all(r.running for r in rows) else 3
+    return 0 if all(r.running or not r.required for r in rows) else 3
 
 
 def _open_store() -> Any:

@@ -36,9 +36,17 @@ class LocalConfig(BaseSettings):
     payment_port: int = 8082
     provider_port: int = 8083
     environment: str = "local"
+    # The local Prometheus (web UI and HTTP API) that evaluates prometheus/rules/*.yml.
+    prometheus_port: int = 9090
+    # WAYFINDER_OTLP_FORWARD: an OTLP/HTTP base URL that also gets everything the store receives.
+    otlp_forward: str | None = None
     # Short so `wayfinder checkout` can show the trace a moment after the order.
     span_export_delay_ms: int = 300
     metric_export_interval_ms: int = 5000
+    # The embedded store's retention (whichever is reached first): a 30-minute drill under
+    # load would otherwise leave gigabytes behind.
+    store_max_age: str = "2h"
+    store_max_size: str = "512MB"
     external_otlp_endpoint: str | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
 
     @property

@@ -44,5 +44,19 @@ def redis_server() -> Path:
     return Path(found)
 
 
+_PROMETHEUS_HINT = (
+    "prometheus not found: install the 'prometheus' package "
+    "(Debian/Ubuntu: apt-get install prometheus; macOS: brew install prometheus)"
+)
+
+
+def prometheus_server() -> Path:
+    """The Prometheus server binary (PATH first, then Debian's /usr/bin)."""
+    found = shutil.which("prometheus") or shutil.which("prometheus", path="/usr/bin")
+    if found is None:
+        raise MissingPrerequisite(_PROMETHEUS_HINT)
+    return Path(found)
+
+
 def running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0

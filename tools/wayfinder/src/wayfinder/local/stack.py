@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from wayfinder.local import prometheus as local_prometheus
 from wayfinder.local.config import LocalConfig
 from wayfinder.local.processes import ProcessSpec, ProcessTable
 from wayfinder.local.servers import PostgresServer, RedisServer
@@ -36,6 +37,7 @@ class ComponentStatus:
     name: str
     running: bool
     detail: str
+    required: bool = True  # an optional extra (Prometheus) that is absent is not a failure
 
 
 class LocalStack:
@@ -110,6 +112,11 @@ class LocalStack:
                         "127.0.0.1",
                         "--port",
                         str(c.store_port),
+                        *(["--forward", c.otlp_forward] if c.otlp_forward else []),
+                        "--max-age",
+                        c.store_max_age,
+                        "--max-size",
+                        c.store_max_size,
                     ],
                     dict(os.environ),
                 )
@@ -121,6 +128,8 @@ class LocalStack:
                 self._log_hint(STORE),
             )
             self.report(f"  telemetry        OTLP on 127.0.0.1:{c.store_port} -> {c.store_db}")
+            # Local Prometheus and OTLP forwarding: wayfinder.local.prometheus, wayfinder.store.forward.
+            self.report(local_prometheus.start_for(c, self.processes)[1])
         else:
             self.report(f"  telemetry        exported to {c.otlp_endpoint} (no embedded store)")
         for module in MIGRATING_MODULES:
@@ -173,7 +182,8 @@ class LocalStack:
     def down(self) -> None:
         # Callers first, so nothing in flight hits a stopped dependency; the store last but one,
         # so the services' exit flush still has somewhere to go.
-        for name in [w[0] for w in WORKERS] + [s[0] for s in reversed(HTTP_SERVICES)] + [STORE]:
+        order = [w[0] for w in WORKERS] + [s[0] for s in reversed(HTTP_SERVICES)]
+        for name in [*order, local_prometheus.NAME, STORE]:
             if self.processes.pid(name) is not None:
                 self.processes.stop(name)
                 self.report(f"  stopped {name}")
@@ -197,8 +207,29 @@ class LocalStack:
             if pid and name in ports:
                 ready = _http_ok(f"http://127.0.0.1:{ports[name]}/readyz")
                 detail += f", http://127.0.0.1:{ports[name]} {'ready' if ready else 'NOT ready'}"
+            if pid and name == STORE:
+                detail += store_status_text(f"http://127.0.0.1:{self.config.store_port}/status")
             rows.append(ComponentStatus(name, pid is not None, detail))
+        if self.config.uses_embedded_store:
+            installed, running, detail = local_prometheus.status_detail(self.config, self.processes)
+            rows.append(ComponentStatus(local_prometheus.NAME, running, detail, required=installed))
         return rows
+
+
+def store_status_text(url: str) -> str:
+    """The store's size against its bound and refused exports, as a status suffix."""
+    try:
+        status = httpx.get(url, timeout=1.0).json()
+    except (httpx.HTTPError, ValueError):
+        return ", status unavailable"
+    text = ""
+    if status.get("used_bytes") is not None and status.get("max_bytes"):
+        text += f", {status['used_bytes'] / 2**20:.0f} of {status['max_bytes'] / 2**20:.0f} MB"
+    if status.get("over_bound"):
+        text += f", OVER ITS SIZE BOUND ({status.get('over_bound_reason') or 'pruning'})"
+    if status.get("exports_refused"):
+        text += f", {status['exports_refused']} exports refused (busy: exporters retry)"
+    return text
 
 
 def _http_ok(url: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from functools import cached_property, lru_cache
 from typing import Any, Generic, TypeVar
 
 from wayfinder.store.model import (
@@ -25,7 +26,9 @@ T = TypeVar("T", SpanRecord, LogRecordRow, MetricPoint)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
-    id INTEGER PRIMARY KEY, signal TEXT NOT NULL, payload BLOB NOT NULL
+    id INTEGER PRIMARY KEY, signal TEXT NOT NULL, payload BLOB NOT NULL,
+    -- Its newest record's time (at most its arrival): retention prunes it with those records.
+    time_unix_nano INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS spans (
     trace_id TEXT NOT NULL, span_id TEXT NOT NULL, parent_span_id TEXT,
@@ -56,7 +59,16 @@ CREATE TABLE IF NOT EXISTS metric_points (
     bucket_counts TEXT NOT NULL, exemplars TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS metric_points_by_name ON metric_points (name, time_unix_nano);
+CREATE INDEX IF NOT EXISTS metric_points_by_time ON metric_points (time_unix_nano);
+-- Traces a drill or scenario still needs: retention never removes them.
+CREATE TABLE IF NOT EXISTS pinned_traces (trace_id TEXT PRIMARY KEY, reason TEXT NOT NULL);
+-- Time windows a running drill or scenario holds: age-based pruning stops at the oldest.
+CREATE TABLE IF NOT EXISTS holds (name TEXT PRIMARY KEY, since_unix_nano INTEGER NOT NULL);
 """
+
+# Added after the first release: stores created before it get the column on open.
+REQUESTS_TIME = "ALTER TABLE requests ADD COLUMN time_unix_nano INTEGER NOT NULL DEFAULT 0"
+REQUESTS_TIME_INDEX = "CREATE INDEX IF NOT EXISTS requests_by_time ON requests (time_unix_nano)"
 
 
 def _many(kind: Callable[..., Any]) -> Callable[[Any], tuple[Any, ...]]:
@@ -79,7 +91,7 @@ class Table(Generic[T]):
     loaders: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     insert_verb: str = "INSERT"
 
-    @property
+    @cached_property
     def columns(self) -> list[str]:
         return [f.name for f in fields(self.record)]
 
@@ -102,10 +114,21 @@ class Table(Generic[T]):
     def from_row(self, row: tuple[Any, ...]) -> T:
         values = dict(zip(self.columns, row, strict=True))
         for column in self.json_columns:
-            values[column] = json.loads(values[column])
+            text = values[column]
+            # Resources, empty event lists and bucket bounds repeat on every row: parse each
+            # distinct text once (the parsed values are shared, and never modified).
+            values[column] = _parsed(text) if column in _REPEATING else json.loads(text)
         for column, load in self.loaders.items():
             values[column] = load(values[column])
         return self.record(**values)
+
+
+_REPEATING = frozenset({"resource", "events", "links", "bucket_bounds"})
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> Any:
+    return json.loads(text)
 
 
 def _to_json(value: Any) -> str:

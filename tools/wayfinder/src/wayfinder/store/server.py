@@ -5,30 +5,42 @@ like a collector does (empty Export*ServiceResponse in the request's encoding) a
 connections alive, because the SDK exporters reuse one connection for every export.
 An export is answered only once its rows are committed: when a service exits on SIGTERM,
 its last flush is in the store by the time the service's process is gone.
+GET /metrics serves the stored metrics as OpenMetrics (wayfinder.store.exposition) for local
+mode's Prometheus; a forwarder, when given, gets every accepted export (wayfinder.store.forward).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import socket
 import socketserver
 import sqlite3
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from wayfinder.store import otlp
-from wayfinder.store.db import TelemetryStore
+from wayfinder.store import openmetrics, otlp
+from wayfinder.store.db import StoreBusy, TelemetryStore
+from wayfinder.store.exposition import Exposition
+from wayfinder.store.forward import OTLPForwarder
 from wayfinder.store.http_body import BodyError, decompress, read_body
+from wayfinder.store.retention import Pruner, Retention
 
 log = logging.getLogger(__name__)
 
 _PATHS = {f"/v1/{signal}": signal for signal in otlp.SIGNALS}
 _TEXT = "text/plain; charset=utf-8"
 _STOP_GRACE_SECONDS = 10.0
+# How long one export may queue for the store before it is refused with 503 + Retry-After:
+# well under the exporters' own timeout, so they retry instead of timing out and re-sending.
+_INGEST_WAIT_SECONDS = 2.0
+_RETRY_AFTER_SECONDS = 2
+_BUSY_LOG_EVERY_SECONDS = 10.0
 
 
 class _Server(ThreadingHTTPServer):
@@ -38,14 +50,53 @@ class _Server(ThreadingHTTPServer):
     # Every service flushes at once when a test stops them all: do not refuse connections.
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], store: TelemetryStore) -> None:
+    def __init__(
+        self, address: tuple[str, int], store: TelemetryStore, forwarder: OTLPForwarder | None
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
         self.store = store
+        self.exposition = Exposition(store)
+        self.forwarder = forwarder
         self.idle = threading.Condition()
         self.in_progress = 0
         self.connections: set[socket.socket] = set()
+        self.pruner: Pruner | None = None
+        self.ingest_wait_s = _INGEST_WAIT_SECONDS
+        self.accepted = 0
+        self.refused = 0
+        self._last_busy_log = 0.0
+
+    def count(self, accepted: bool) -> None:
+        """Count an export; log (at most every few seconds) when the store refuses some."""
+        with self.idle:
+            if accepted:
+                self.accepted += 1
+                return
+            self.refused += 1
+            now = time.monotonic()
+            if now - self._last_busy_log < _BUSY_LOG_EVERY_SECONDS:
+                return
+            self._last_busy_log = now
+        log.warning(
+            "telemetry store cannot keep up: %d exports refused with 503 + Retry-After so far",
+            self.refused,
+        )
+
+    def status(self) -> dict[str, Any]:
+        """What `wayfinder status` shows: exports taken and refused, size against the bound."""
+        report = self.pruner.last if self.pruner else None
+        retention = self.pruner.retention if self.pruner else None
+        return {
+            "exports_accepted": self.accepted,
+            "exports_refused": self.refused,
+            "used_bytes": report.used_bytes if report else None,
+            "max_bytes": retention.max_bytes if retention else None,
+            "max_age_s": retention.max_age_s if retention else None,
+            "over_bound": bool(report and report.over_bound),
+            "over_bound_reason": report.reason if report else "",
+        }
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host's FQDN, which can stall for seconds
@@ -80,9 +131,15 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
-        """Health check for scripts that wait for the receiver."""
-        if urlsplit(self.path).path == "/healthz":
+        """Health check for scripts that wait for the receiver; /metrics for Prometheus;
+        /status for `wayfinder status`."""
+        path = urlsplit(self.path).path
+        if path == "/healthz":
             self._reply(200, b"ok", _TEXT)
+        elif path == "/metrics":
+            self._reply(200, self.server.exposition.render().encode(), openmetrics.CONTENT_TYPE)
+        elif path == "/status":
+            self._reply(200, json.dumps(self.server.status()).encode(), "application/json")
         else:
             self._reply(404, b"not found", _TEXT)
 
@@ -120,7 +177,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _ingest(self, signal: str, body: bytes, content_type: str) -> None:
         try:
             payload = decompress(body, self.headers.get("Content-Encoding"))
-            stored = self.server.store.ingest(signal, payload, content_type)
+            stored = self.server.store.ingest(signal, payload, content_type, self.server.ingest_wait_s)
+        except StoreBusy:
+            # OTLP/HTTP: 503 with Retry-After is retryable; the exporter backs off and resends.
+            self.server.count(accepted=False)
+            self._reply(503, b"telemetry store busy, retry", _TEXT, retry_after=_RETRY_AFTER_SECONDS)
         except BodyError as exc:
             self._reply(exc.status, str(exc).encode(), _TEXT)
         except (otlp.PayloadError, OverflowError) as exc:
@@ -129,17 +190,30 @@ class _Handler(BaseHTTPRequestHandler):
         except sqlite3.OperationalError as exc:
             # Locked or busy database: 503 makes the exporter retry instead of dropping data.
             log.warning("store unavailable for a %s export: %s", signal, exc)
-            self._reply(503, b"telemetry store busy, retry", _TEXT)
+            self.server.count(accepted=False)
+            self._reply(503, b"telemetry store busy, retry", _TEXT, retry_after=_RETRY_AFTER_SECONDS)
         except Exception:
             log.exception("failed to store a %s export", signal)
             self._reply(500, b"internal error storing the export", _TEXT)
         else:
             log.debug("stored %d %s records", stored, signal)
+            self.server.count(accepted=True)
+            if self.server.forwarder is not None:
+                self.server.forwarder.submit(urlsplit(self.path).path, body, dict(self.headers.items()))
             self._reply(200, otlp.empty_response(signal, content_type), content_type)
 
-    def _reply(self, status: int, body: bytes, content_type: str, close: bool = False) -> None:
+    def _reply(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        close: bool = False,
+        retry_after: int | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        if retry_after is not None:
+            self.send_header("Retry-After", str(retry_after))
         self.send_header("Content-Length", str(len(body)))
         if close:
             self.send_header("Connection", "close")
@@ -155,9 +229,20 @@ class _Handler(BaseHTTPRequestHandler):
 class OTLPReceiver:
     """An OTLP/HTTP receiver writing into `store`; port 0 picks a free port."""
 
-    def __init__(self, store: TelemetryStore, host: str = "127.0.0.1", port: int = 4318) -> None:
+    def __init__(
+        self,
+        store: TelemetryStore,
+        host: str = "127.0.0.1",
+        port: int = 4318,
+        forwarder: OTLPForwarder | None = None,
+        retention: Retention | None = None,
+        ingest_wait_s: float = _INGEST_WAIT_SECONDS,
+    ) -> None:
         self.store = store
+        self.forwarder = forwarder
         self.host = host
+        self.retention = retention
+        self.ingest_wait_s = ingest_wait_s
         self._requested_port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -166,7 +251,10 @@ class OTLPReceiver:
         """Bind and serve from a background thread; returns self."""
         if self._server is not None:
             raise RuntimeError("receiver already started")
-        self._server = _Server((self.host, self._requested_port), self.store)
+        self._server = _Server((self.host, self._requested_port), self.store, self.forwarder)
+        self._server.ingest_wait_s = self.ingest_wait_s
+        if self.retention is not None:
+            self._server.pruner = Pruner(self.store, self.retention).start()
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.1},
@@ -196,8 +284,12 @@ class OTLPReceiver:
             return
         server.shutdown()
         thread.join()
+        if server.pruner is not None:
+            server.pruner.stop()
         server.drain(_STOP_GRACE_SECONDS)
         server.server_close()
+        if self.forwarder is not None:
+            self.forwarder.close()
         self._server = self._thread = None
 
     def __enter__(self) -> OTLPReceiver:

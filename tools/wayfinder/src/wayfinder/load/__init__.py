@@ -1,0 +1,1 @@
+"""`wayfinder load`: the Locust journeys in loadtest/, run headless in a child process."""

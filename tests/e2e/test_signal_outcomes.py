@@ -41,9 +41,7 @@ def drill(shop: Shop) -> Iterator[dict[str, httpx.Response]]:
         shop.extra_service(
             "payment", "payment", RETRY_BUDGET_RATIO="0", RETRY_BUDGET_MIN_PER_WINDOW="1"
         ) as payment,
-        shop.extra_service(
-            "checkout-api", "checkout_api", PAYMENT_URL=payment
-        ) as checkout,
+        shop.extra_service("checkout-api", "checkout_api", PAYMENT_URL=payment) as checkout,
     ):
         answers = {
             "success us-east": shop.checkout(region="us-east", base_url=checkout),

@@ -1,12 +1,13 @@
 """The load a scenario needs, behind two functions: start_load(profile) and stop_load().
 
-ADAPTER: this branch has no loadtest/ package (Locust is not a dependency yet), so the load
-comes from `wayfinder.scenarios.steadyload`, a small open-loop checkout generator. When
-`wayfinder load` lands, point `_command` at it; nothing else here needs to change.
+The load is `wayfinder load`'s own Locust child (wayfinder.load.runner) running loadtest/'s
+journeys. Its settings travel in Locust's LOCUST_* environment variables, not argv, so the
+process list shows no region mix or rate that hints at the scenario.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -14,7 +15,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from wayfinder.load import options
 from wayfinder.scenarios.model import LoadProfile
+
+# loadtest/locustfile.py weighs its journeys browse 3 : buy 7, and a scenario's rate counts
+# checkouts: the journey rate is the checkout rate divided by the buying share.
+CHECKOUT_SHARE = 0.7
+# A journey under a fault can take seconds (a slow provider, a held lock): enough users that
+# the pacing, not the users' own waiting, sets the rate.
+JOURNEY_BUDGET_S = 6.0
 
 
 @dataclass
@@ -22,24 +31,48 @@ class LoadRun:
     pid: int
 
 
-def _command() -> list[str]:
-    return [sys.executable, "-m", "wayfinder.scenarios.steadyload"]
+def _mix(weights: dict[str, float]) -> str:
+    return ",".join(f"{name}={weight:g}" for name, weight in weights.items() if weight > 0)
+
+
+def locust_env(profile: LoadProfile, *, target_url: str, duration_s: float) -> dict[str, str]:
+    """The scenario's load profile as the options `wayfinder load` would pass Locust."""
+    journeys_per_s = profile.rate_per_s / CHECKOUT_SHARE
+    users = max(4, math.ceil(journeys_per_s * JOURNEY_BUDGET_S))
+    return {
+        "LOCUST_HOST": target_url,
+        "LOCUST_USERS": str(users),
+        # Spawned at the journey rate: each user's first journey falls into the pacing's gaps
+        # instead of all of them checking out in the first second.
+        "LOCUST_SPAWN_RATE": repr(journeys_per_s),
+        "LOCUST_RUN_TIME": f"{max(1, math.ceil(duration_s))}s",
+        "LOCUST_RATE": repr(journeys_per_s),
+        "LOCUST_REGION_MIX": _mix(profile.region_mix),
+        "LOCUST_TIER_MIX": _mix(profile.tier_mix),
+        "LOCUST_DECLINE_RATIO": repr(profile.decline_ratio),
+        # A scenario's traces should show its fault, not the client-timeout replays.
+        "LOCUST_REPLAY_RATIO": "0",
+    }
+
+
+def command() -> list[str]:
+    """`wayfinder load`'s Locust child, with the journeys' file as its only argument."""
+    return [sys.executable, "-m", "wayfinder.load.runner", str(options.loadtest_dir() / "locustfile.py")]
 
 
 def start_load(
     profile: LoadProfile, *, target_url: str, duration_s: float, seed: int | None, log_file: Path
 ) -> LoadRun:
-    """Start the load in the background; its settings travel in the environment, not argv,
-    so the process list shows no region mix or rate that hints at the scenario."""
-    env = dict(os.environ)
-    env["WAYFINDER_LOAD_PROFILE"] = profile.model_dump_json()
-    env["WAYFINDER_LOAD_TARGET"] = target_url
-    env["WAYFINDER_LOAD_DURATION_S"] = str(duration_s)
-    env["WAYFINDER_LOAD_SEED"] = "" if seed is None else str(seed)
+    """Start the load in the background, its output (JSON progress lines) into `log_file`.
+
+    `seed` does not reach the journeys: Locust's users draw from the process-wide random source
+    in whatever order gevent runs them, so only the fault timeline is reproducible.
+    """
+    env = {**os.environ, **locust_env(profile, target_url=target_url, duration_s=duration_s)}
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         process = subprocess.Popen(
-            _command(), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command(), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     return LoadRun(process.pid)
 

@@ -31,8 +31,12 @@ class ScenarioSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="WAYFINDER_", extra="ignore")
 
-    prometheus_url: str = "http://127.0.0.1:9090"
+    # Unset: local mode's Prometheus (LocalConfig.prometheus_port, where `wayfinder up` runs it).
+    prometheus_url: str | None = None
     trainer_token: str | None = None
+
+    def alerts_url(self) -> str:
+        return self.prometheus_url or f"http://127.0.0.1:{LocalConfig().prometheus_port}"
 
 
 def register(sub: Any) -> None:
@@ -171,7 +175,8 @@ def _firing_alerts(url: str) -> list[str] | None:
 def cmd_status(args: argparse.Namespace) -> int:
     paths, settings = _paths(), ScenarioSettings()
     pid = runner_pid(paths)
-    alerts = _firing_alerts(settings.prometheus_url)
+    alerts_url = settings.alerts_url()
+    alerts = _firing_alerts(alerts_url)
     report: dict[str, Any] = {"running": pid is not None, "firing_alerts": alerts}
     if pid is not None:
         # The start time is the run spec file's, so it needs no token and names nothing.
@@ -191,7 +196,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print("a scenario is running" if pid else "no scenario is running", end="")
     print(f" ({report['elapsed_s']} s)" if pid else "")
     if alerts is None:
-        print(f"alerts: no Prometheus answered at {settings.prometheus_url}")
+        print(f"alerts: no Prometheus answered at {alerts_url}")
     else:
         print(f"firing alerts: {', '.join(alerts) or 'none'}")
     if "scenario" in report:

@@ -45,6 +45,15 @@ def scale_rules(text: str, speed: float) -> str:
 
 
 COUNTER = re.compile(r"series:\s*'([a-zA-Z_:][a-zA-Z0-9_:]*?(?:_total|_bucket|_count|_sum))\{")
+SERIES = re.compile(r"series:\s*'([a-zA-Z_:][a-zA-Z0-9_:]*)")
+# A counter without a counter's suffix (the collector's own metrics carry none) is known by
+# what the rules do with it: only counters go through rate() or increase().
+RATE_OF = re.compile(r"\b(?:rate|irate|increase)\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*[\[{]")
+
+
+def counters_in(rules: str) -> set[str]:
+    """Series names the rules take a rate or an increase of."""
+    return set(RATE_OF.findall(rules))
 
 
 def _number(value: str, speed: float) -> str:
@@ -67,20 +76,21 @@ def scale_counter_values(values: str, speed: float) -> str:
     return " ".join(one(token) for token in values.split())
 
 
-def _scale_series_values(text: str, speed: float) -> str:
+def _scale_series_values(text: str, speed: float, counters: set[str]) -> str:
     lines, counter = [], False
     for line in text.splitlines(keepends=True):
         if "series:" in line:
-            counter = COUNTER.search(line) is not None
+            name = SERIES.search(line)
+            counter = COUNTER.search(line) is not None or (name is not None and name.group(1) in counters)
         elif counter and (match := re.match(r"(\s*values:\s*')([^']*)(')", line)):
             line = match.group(1) + scale_counter_values(match.group(2), speed) + line[match.end(2) :]
         lines.append(line)
     return "".join(lines)
 
 
-def scale_tests(text: str, speed: float, rules_dir: str) -> str:
+def scale_tests(text: str, speed: float, rules_dir: str, counters: set[str] | None = None) -> str:
     text = re.sub(r"\.\./rules/", f"../{rules_dir}/", text)
-    text = _scale_series_values(text, speed)
+    text = _scale_series_values(text, speed, counters or set())
     return re.sub(
         rf"(\b(?:evaluation_interval|interval|eval_time):\s*)({DURATION})",
         lambda m: m.group(1) + _scale(m.group(2), speed),
@@ -91,9 +101,10 @@ def scale_tests(text: str, speed: float, rules_dir: str) -> str:
 def generate(prometheus_dir: Path, speed: float = TRAINING_SPEED) -> dict[Path, str]:
     """Every training-speed file (path -> content) derived from prometheus/rules and prometheus/tests."""
     out: dict[Path, str] = {}
+    counters = counters_in("".join(p.read_text() for p in sorted((prometheus_dir / "rules").glob("*.yml"))))
     for kind, target, scale in (
         ("rules", "rules-training", lambda t: scale_rules(t, speed)),
-        ("tests", "tests-training", lambda t: scale_tests(t, speed, "rules-training")),
+        ("tests", "tests-training", lambda t: scale_tests(t, speed, "rules-training", counters)),
     ):
         for source in sorted((prometheus_dir / kind).glob("*.yml")):
             relative = f"prometheus/{kind}/{source.name}"

@@ -13,12 +13,14 @@ import threading
 import time
 from pathlib import Path
 
+from wayfinder.local import prometheus as local_prometheus
 from wayfinder.local.config import LocalConfig
 from wayfinder.local.stack import LocalStack
 from wayfinder.scenarios import components
 from wayfinder.scenarios.control import FaultControl
 from wayfinder.scenarios.load import LoadRun, start_load, stop_load
 from wayfinder.scenarios.paths import StatePaths
+from wayfinder.scenarios.rulespeed import TRAINING_SPEED
 from wayfinder.scenarios.run import RunSpec, append_timeline, read_spec
 from wayfinder.scenarios.timeline import Switch
 
@@ -69,9 +71,18 @@ class Runner:
             self.restarted.add(switch.component)
         self.record(f"{switch.do} {switch.component}", version=switch.version, sampler=switch.sampler)
 
+    def use_rules(self, training: bool) -> None:
+        """The local Prometheus evaluates the rules at the run's speed (real speed otherwise)."""
+        if self.spec.speed != TRAINING_SPEED:
+            return
+        folder = local_prometheus.training_rules_dir() if training else local_prometheus.rules_dir()
+        if local_prometheus.use_rules(self.stack.config, self.stack.processes, folder):
+            self.record("alert rules", folder=folder.name)
+
     def run(self) -> None:
         spec = self.spec
         self.record("run started", seed=spec.seed, speed=spec.speed)
+        self.use_rules(training=True)
         load = start_load(
             spec.load,
             target_url=self.stack.config.checkout_url,
@@ -93,6 +104,7 @@ class Runner:
         """Healthy again: load stopped, faults off, stopped components back, releases rolled back."""
         stop_load(load)
         self.control.reset()
+        self.use_rules(training=False)
         for component in sorted(self.stopped):
             components.start(self.stack, component)
         for component in sorted(self.restarted):

@@ -52,6 +52,7 @@ def test_every_hook_is_itself_at_full_strength_and_keeps_its_type_when_ramped():
         "db.statement_delay": {"delay_ms": 80},
         "relay.drop_context": {"drop_rate": 1.0},
         "release.regression": {"version": "0.2.0", "route": "/checkout", "latency_ms": 100},
+        "route.crash": {"crash_rate": 0.5},
     }
     assert set(examples) == set(HOOKS)
     for name, params in examples.items():

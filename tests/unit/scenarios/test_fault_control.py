@@ -30,8 +30,12 @@ def _auth(control: FaultControl) -> dict[str, str]:
 
 def test_the_token_is_generated_once_and_private(control: FaultControl):
     path = control.paths.token
-    assert path.stat().st_mode & 0o077 == 0
+    # The owner writes, the owner's group reads (the compose services join it), nobody else.
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert path.parent.stat().st_mode & 0o007 == 0
     assert ensure_token(path) == control.token and len(control.token) >= 40
+    control.switch_on("provider.latency", "eu-west", {"latency_ms": 10})
+    assert control.paths.fault_state.stat().st_mode & 0o777 == 0o640
 
 
 @pytest.mark.parametrize(("method", "url"), [("GET", "/faults"), ("PUT", "/faults/provider.latency/eu-west")])

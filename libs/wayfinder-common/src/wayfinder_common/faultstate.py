@@ -25,6 +25,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from wayfinder_common.faulthooks import HOOKS, FaultEntry
 
 MAGIC = b"WFS1"
+# Owner read-write, group read: in the compose stack the services (another uid) read the token and
+# the state as members of the host user's group (docker-compose.yml, group_add). Nobody else.
+SHARED_MODE = 0o640
+PRIVATE_MODE = 0o600
 
 
 class FaultSettings(BaseSettings):
@@ -60,12 +64,14 @@ def new_token() -> str:
 
 
 def ensure_token(path: Path) -> str:
-    """The installation's token, created (mode 0600) on first use; never committed (.wayfinder/)."""
+    """The installation's token, created (mode 0640) on first use; never committed (.wayfinder/)."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SHARED_MODE)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(new_token())
+        # The umask may have taken the group's read bit away.
+        os.chmod(path, SHARED_MODE)
     return path.read_text().strip()
 
 
@@ -104,12 +110,12 @@ def unseal(token: str, blob: bytes) -> dict[str, Any]:
     return document
 
 
-def write_sealed(path: Path, token: str, document: dict[str, Any]) -> None:
+def write_sealed(path: Path, token: str, document: dict[str, Any], mode: int = PRIVATE_MODE) -> None:
     """Atomic replace, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.tmp")
     partial.write_bytes(seal(token, document))
-    os.chmod(partial, 0o600)
+    os.chmod(partial, mode)
     os.replace(partial, path)
 
 
@@ -122,7 +128,7 @@ def read_state(path: Path, token: str) -> FaultState:
 
 
 def write_state(path: Path, token: str, state: FaultState) -> None:
-    write_sealed(path, token, state.model_dump(mode="json"))
+    write_sealed(path, token, state.model_dump(mode="json"), SHARED_MODE)
 
 
 class FaultReader:

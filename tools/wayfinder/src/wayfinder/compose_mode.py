@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from wayfinder.compose_env import ensure_admin_password
+from wayfinder.compose_env import ensure_admin_password, ensure_fault_group
 
 COMPOSE_FILE = "docker-compose.yml"
 INFO_TIMEOUT_S = 10.0
@@ -133,6 +133,7 @@ def up(
         print(f"No {COMPOSE_FILE} in {project_dir}: run this from a Wayfinder checkout.", file=out)
         return 2
     ensure_admin_password(project_dir, out, environ)  # compose requires one; none is committed
+    ensure_fault_group(project_dir, environ)  # the services read the fault state through it
     code = runner(compose_command(project_dir, "up", "--detach", "--build", "--wait"), cwd=project_dir)
     if code != 0:
         print(

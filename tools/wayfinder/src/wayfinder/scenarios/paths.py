@@ -11,13 +11,18 @@ class StatePaths:
     home: Path
 
     @property
+    def faults(self) -> Path:
+        """What the shop's processes read, and all they read: the compose stack mounts this folder."""
+        return self.home / "faults"
+
+    @property
     def token(self) -> Path:
-        """The installation's fault-control token (0600; .wayfinder/ is never committed)."""
-        return self.home / "faults.token"
+        """The installation's fault-control token (0640, the owner's group; never committed)."""
+        return self.faults / "token"
 
     @property
     def fault_state(self) -> Path:
-        return self.home / "faults" / "state"
+        return self.faults / "state"
 
     @property
     def run(self) -> Path:

@@ -20,6 +20,8 @@ from pathlib import Path
 import httpx
 from wayfinder.local.config import isolated_config
 from wayfinder.local.stack import LocalStack
+from wayfinder.scenarios.control import FaultControl
+from wayfinder.scenarios.paths import StatePaths
 from wayfinder.store.db import TelemetryStore
 from wayfinder.store.server import OTLPReceiver
 
@@ -44,9 +46,8 @@ def _run(telemetry: bool, root: Path) -> list[float]:
         stack.up()
         with httpx.Client(base_url=config.checkout_url, timeout=30) as client:
             # No jitter in the simulated provider: we measure our code, not the simulation's dice.
-            client.put(
-                f"http://127.0.0.1:{config.provider_port}/admin/faults/authorize:us-east",
-                json={"latency_ms": 40},
+            FaultControl(StatePaths(config.home)).switch_on(
+                "provider.behaviour", "authorize:us-east", {"latency_ms": 40}
             )
             for n in range(WARMUP + ORDERS):
                 body = {

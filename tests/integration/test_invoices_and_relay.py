@@ -35,6 +35,16 @@ class Pipeline:
     provider_url: str
     redis: Any
     processes: Any
+    state: Any  # the fault control's state folder the processes read
+
+    def faults(self) -> Any:
+        from wayfinder.scenarios.control import FaultControl
+
+        return FaultControl(self.state)
+
+    def failing_gateway(self) -> None:
+        """Every invoice the gateway is asked for fails (the provider's `invoice` scope)."""
+        self.faults().switch_on("provider.behaviour", "invoice", {"error_rate": 1.0})
 
     def worker_log(self) -> list[dict[str, Any]]:
         lines = self.processes.log_file("invoice-worker").read_text(errors="replace").splitlines()
@@ -61,8 +71,10 @@ def pipeline(
     import os
 
     from wayfinder.local.processes import ProcessSpec, ProcessTable
+    from wayfinder.scenarios.paths import StatePaths
 
     root = tmp_path_factory.mktemp("pipeline")
+    state = StatePaths(root / "home")
     processes = ProcessTable(root / "run", root / "logs")
     port = free_port()
     env = {
@@ -82,6 +94,8 @@ def pipeline(
         "RETRY_CAP_S": "1",
         "MAX_BACKOFF_S": "1",
         "PYTHONUNBUFFERED": "1",
+        # The gateway's faults are switched through the fault control's sealed state.
+        **state.service_env(),
     }
     specs = [
         ProcessSpec("payment-provider", [sys.executable, "-m", "payment_provider", "serve"], env),
@@ -95,7 +109,9 @@ def pipeline(
         poll_until(lambda: _ok(f"http://127.0.0.1:{port}/readyz"), "payment-provider to be ready", TIMEOUT_S)
         poll_until(lambda: _healthy("invoice_worker", env), "a Celery worker to answer a ping", TIMEOUT_S)
         poll_until(lambda: _healthy("outbox_relay", env), "the outbox relay's heartbeat", TIMEOUT_S)
-        yield Pipeline(make_session_factory(engine), f"http://127.0.0.1:{port}", redis_server, processes)
+        yield Pipeline(
+            make_session_factory(engine), f"http://127.0.0.1:{port}", redis_server, processes, state
+        )
     finally:
         for spec in reversed(specs):
             processes.stop(spec.name)
@@ -177,8 +193,7 @@ def test_a_redelivered_job_creates_one_invoice(pipeline: Pipeline) -> None:
 
 def test_a_refusing_gateway_is_retried_until_the_invoice_is_issued(pipeline: Pipeline) -> None:
     job = _job()
-    faults = f"{pipeline.provider_url}/admin/faults"
-    httpx.put(f"{faults}/invoice", json={"error_rate": 1.0}, timeout=5).raise_for_status()
+    pipeline.failing_gateway()
     try:
         _send_directly(pipeline, job)
 
@@ -194,7 +209,7 @@ def test_a_refusing_gateway_is_retried_until_the_invoice_is_issued(pipeline: Pip
         issued = "SELECT count(*) FROM invoice.invoices WHERE order_id = :o AND status = 'issued'"
         assert pipeline.sql(issued, o=job.order_id) == [(0,)]
     finally:
-        httpx.delete(faults, timeout=5).raise_for_status()
+        pipeline.faults().reset()
     ((status, number, _, _),) = _invoice(pipeline, job, "issued")
     assert number.startswith("INV-")
 
@@ -214,8 +229,7 @@ def test_a_redelivery_that_meets_a_failing_gateway_never_downgrades_an_issued_in
     job = _job()
     _send_directly(pipeline, job)
     ((_, number, _, _),) = _invoice(pipeline, job, "issued")
-    faults = f"{pipeline.provider_url}/admin/faults"
-    httpx.put(f"{faults}/invoice", json={"error_rate": 1.0}, timeout=5).raise_for_status()
+    pipeline.failing_gateway()
     try:
         # The same job again (a republication, say) while every gateway call would fail: the
         # worker finds the invoice issued and finishes without calling the gateway.
@@ -230,7 +244,7 @@ def test_a_redelivery_that_meets_a_failing_gateway_never_downgrades_an_issued_in
 
         ((status, again, _),) = poll_until(delivered_twice, "the second delivery to be counted", TIMEOUT_S)
     finally:
-        httpx.delete(faults, timeout=5).raise_for_status()
+        pipeline.faults().reset()
     assert status == "issued" and again == number
 
 

@@ -317,3 +317,16 @@ def test_the_printed_urls_use_the_variables_compose_publishes_with():
     }
     for name, (variable, default, _path) in PUBLISHED.items():
         assert any(m.startswith(f"127.0.0.1:${{{variable}:-{default}}}:") for m in mappings), name
+
+
+def test_services_read_only_the_fault_folder_through_the_hosts_group():
+    """The sealed fault state is 0640 on the host; the services (uid 10001) read it as members of
+    the host user's group (WAYFINDER_GID), and see nothing else of .wayfinder."""
+    services = compose()["services"]
+    for name in PYTHON_SERVICES:
+        service = services[name]
+        assert service["volumes"] == ["./.wayfinder/faults:/run/wayfinder/faults:ro"], name
+        assert service["group_add"] == ["${WAYFINDER_GID:-1000}"], name
+        environment = service["environment"]
+        for variable in ("FAULT_STATE_FILE", "FAULT_TOKEN_FILE"):
+            assert environment[variable].startswith("/run/wayfinder/faults/"), (name, variable)

@@ -66,3 +66,23 @@ def test_up_writes_the_password_before_compose_runs(tmp_path: Path):
 
     assert compose_mode.up(tmp_path, runner=runner, out=io.StringIO(), environ={}, checks=list) == 0
     assert seen and "GRAFANA_ADMIN_PASSWORD=" in seen[0] and _password(tmp_path / ".env")
+
+
+def test_up_prepares_the_fault_folder_and_names_its_group_in_env(tmp_path: Path):
+    from wayfinder.compose_env import ensure_fault_group
+
+    (tmp_path / ".env.example").write_text((ROOT / ".env.example").read_text())
+    group = ensure_fault_group(tmp_path, environ={})
+    faults = tmp_path / ".wayfinder" / "faults"
+    # The token exists before compose mounts the folder, readable by the group the services join.
+    assert stat.S_IMODE((faults / "token").stat().st_mode) == 0o640
+    assert group == faults.stat().st_gid
+    assert f"WAYFINDER_GID={group}" in (tmp_path / ".env").read_text().splitlines()
+
+
+def test_a_configured_fault_group_is_never_replaced(tmp_path: Path):
+    from wayfinder.compose_env import ensure_fault_group
+
+    (tmp_path / ".env").write_text("WAYFINDER_GID=4242\n")
+    ensure_fault_group(tmp_path, environ={})
+    assert (tmp_path / ".env").read_text() == "WAYFINDER_GID=4242\n"

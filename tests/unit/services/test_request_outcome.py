@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI, Request, Response
@@ -12,8 +13,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 from payment.settings import Settings as PaymentSettings
-from wayfinder_common import telemetry
+from wayfinder.scenarios.control import FaultControl
+from wayfinder.scenarios.paths import StatePaths
+from wayfinder_common import faultstate, telemetry
 from wayfinder_common.errors import DependencyUnavailable, Outcome, PaymentDeclined
+from wayfinder_common.faulthooks import HANDLERS
+from wayfinder_common.faultstate import FaultReader
 from wayfinder_common.telemetry import business_span, mark_outcome
 from wayfinder_common.web import create_app, request_outcome
 
@@ -28,9 +33,16 @@ def spans() -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
 
 
 @pytest.fixture
-def app(monkeypatch: pytest.MonkeyPatch) -> FastAPI:
+def control(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FaultControl:
+    """The fault control over a throwaway sealed state, read by this process's hooks."""
+    control = FaultControl(StatePaths(tmp_path))
+    monkeypatch.setattr(faultstate, "_reader", FaultReader(control.paths.fault_state, control.paths.token))
+    return control
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch, control: FaultControl) -> FastAPI:
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
-    monkeypatch.setenv("FAULT_HOOKS", "true")
     app = create_app(PaymentSettings(), title="outcomes")
     seen: list[str] = []
     app.state.seen = seen
@@ -47,7 +59,8 @@ def app(monkeypatch: pytest.MonkeyPatch) -> FastAPI:
     def bug() -> None:
         raise KeyError("a bug")
 
-    @app.get("/fine")
+    # Named like checkout-api's handler: route.crash scopes are the shop's real handler names.
+    @app.get("/fine", name="checkout")
     def fine() -> dict[str, str]:
         return {"ok": "yes"}
 
@@ -71,21 +84,40 @@ def test_every_answer_is_settled_once_and_seen_by_the_outer_middleware(app: Fast
     assert app.state.seen == codes
 
 
-def test_a_route_fault_hook_crashes_the_handler_like_a_bug(app: FastAPI) -> None:
+def test_the_route_crash_hook_fails_the_handler_like_a_bug(app: FastAPI, control: FaultControl) -> None:
     client = TestClient(app, raise_server_exceptions=False)
-    client.put("/admin/faults/route:fine", json={"crash_rate": 1.0}).raise_for_status()
+    control.switch_on("route.crash", "checkout", {"crash_rate": 1.0})
     crashed = client.get("/fine")
     assert (crashed.status_code, crashed.json()["error"]) == (500, "internal_error")
-    client.delete("/admin/faults").raise_for_status()
+    # Other handlers are not in scope.
+    assert client.get("/declined").status_code == 402
+    control.reset()
     assert client.get("/fine").status_code == 200
-    # PUT, the crash, DELETE, the healthy call again.
-    assert app.state.seen == ["success", "internal_error", "success", "success"]
+    # The crash is settled inside the service's own middleware, like any bug.
+    assert app.state.seen == ["internal_error", "payment_declined", "success"]
 
 
-def test_fault_hooks_are_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
-    client = TestClient(create_app(PaymentSettings(), title="no hooks"))
-    assert client.put("/admin/faults/route:healthz", json={"crash_rate": 1.0}).status_code == 404
+def test_the_route_crash_hook_is_not_an_endpoint(app: FastAPI) -> None:
+    client = TestClient(app)
+    # The old unauthenticated switch is gone: the sealed state is the only way in.
+    assert client.put("/admin/faults/route:checkout", json={"crash_rate": 1.0}).status_code == 404
+    assert client.get("/fine").status_code == 200
+
+
+def test_route_crash_scopes_are_the_handlers_the_services_have() -> None:
+    from checkout_api.api import router as checkout
+    from inventory.api import router as inventory
+    from payment.api import router as payment
+    from payment_provider.api import router as provider
+    from starlette.routing import Route
+
+    names = {
+        route.name
+        for router in (checkout, inventory, payment, provider)
+        for route in router.routes
+        if isinstance(route, Route)
+    }
+    assert names == set(HANDLERS)
 
 
 @pytest.mark.parametrize(
@@ -142,20 +174,3 @@ def test_otel_sdk_disabled_installs_no_provider(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("OTEL_SDK_DISABLED", "false")
     monkeypatch.setenv("TELEMETRY_ENABLED", "false")  # the project switch still works on its own
     assert telemetry.setup_telemetry(PaymentSettings()) is None
-
-
-def test_a_service_with_its_own_fault_book_shares_it_with_the_route_hooks(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from wayfinder_common.faults import Fault, FaultBook
-
-    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
-    monkeypatch.setenv("FAULT_HOOKS", "true")
-    book = FaultBook({"authorize:eu-west": Fault(latency_ms=60)})
-    client = TestClient(
-        create_app(PaymentSettings(), title="own book", faults=book), raise_server_exceptions=False
-    )
-    client.put("/admin/faults/route:healthz", json={"crash_rate": 1.0}).raise_for_status()
-    # One /admin/faults: the service's own scopes and the route hooks in the same book.
-    assert set(client.get("/admin/faults").json()) == {"authorize:eu-west", "route:healthz"}
-    assert client.get("/healthz").status_code == 500

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from wayfinder_common.errors import DependencyUnavailable
+from wayfinder_common.faulthooks import FLEET, StatementDelayParams
+from wayfinder_common.faultstate import fault_reader
 from wayfinder_common.telemetry import instrument_engine
 
 
@@ -35,7 +39,17 @@ def make_engine(database_url: str) -> Engine:
         connect_args={"connect_timeout": 3, "options": "-c statement_timeout=10000"},
     )
     instrument_engine(engine)
+    # Registered after the instrumentation's own listener, so the delay lands inside the
+    # statement's span: a slow database, as the trainee will see it.
+    event.listen(engine, "before_cursor_execute", _statement_delay)
     return engine
+
+
+def _statement_delay(*_: Any) -> None:
+    """The generic "database slowdown" fault hook (db.statement_delay)."""
+    delay = fault_reader().params("db.statement_delay", FLEET)
+    if isinstance(delay, StatementDelayParams) and delay.delay_ms:
+        time.sleep(delay.delay_ms / 1000)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

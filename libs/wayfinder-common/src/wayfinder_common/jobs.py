@@ -16,6 +16,8 @@ class InvoiceJob(BaseModel):
 
     order_id: str
     account_id: str
+    # Optional: jobs committed before the field existed still decode.
+    account_tier: str | None = Field(default=None, max_length=16)
     region: str
     total_cents: int = Field(ge=0)
     currency: str = "USD"

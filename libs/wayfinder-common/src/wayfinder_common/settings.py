@@ -29,9 +29,6 @@ class ServiceSettings(BaseSettings):
     telemetry_shutdown_timeout_ms: int = 5000
     # An exporter pointed nowhere is still cheap; turning telemetry off is for unit tests only.
     telemetry_enabled: bool = True
-    # Route fault hooks and their /admin/faults switch (wayfinder_common.faults): drills and
-    # end-to-end tests only, never on a published port.
-    fault_hooks: bool = False
     # The standard switch (OTel SDK environment spec): only "true", any case, disables the SDK;
     # anything else, empty or unknown included, leaves it on. A str, so a typo cannot fail start-up.
     otel_sdk_disabled: str = ""

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wayfinder_common.db import is_database_unavailable, make_engine, make_session_factory, ping
 from wayfinder_common.errors import DependencyUnavailable, Outcome, WayfinderError, error_body
-from wayfinder_common.faults import FaultBook, fault_router, route_fault_middleware
+from wayfinder_common.regression import release_regression
+from wayfinder_common.routecrash import crashes
 from wayfinder_common.settings import ServiceSettings
 from wayfinder_common.telemetry import current_trace_id, mark_outcome, setup_telemetry, shutdown_telemetry
 
@@ -37,13 +38,12 @@ def create_app(
     title: str,
     lifespan: Lifespan | None = None,
     database: bool = False,
-    faults: FaultBook | None = None,
 ) -> FastAPI:
     """A FastAPI app with telemetry, the error contract, /healthz, /readyz and traceresponse.
 
     With `database=True` the app gets an engine, `app.state.session_factory` (for SessionDep)
-    and a readiness check that pings Postgres. `faults` (or FAULT_HOOKS=true) serves
-    /admin/faults; FAULT_HOOKS=true also turns on the route hooks.
+    and a readiness check that pings Postgres. The generic fault hooks (route.crash,
+    release.regression) read the sealed fault state: no endpoint switches them.
     """
     telemetry = setup_telemetry(settings)
     engine = make_engine(settings.database_url) if database else None
@@ -65,17 +65,12 @@ def create_app(
 
     app = FastAPI(title=title, version=settings.service_version, lifespan=_lifespan)
     install_error_handlers(app)
-    # One fault book and one /admin/faults per service: a service's own scopes (the provider's
-    # regions) and the generic route hooks share it.
-    book = faults if faults is not None else FaultBook() if settings.fault_hooks else None
-    if book is not None:
-        app.include_router(fault_router(book))
     # Starlette nests later middleware outside earlier ones: crashes become a settled 500 first,
     # inside traceresponse and inside every middleware a service adds (its metrics see the 500).
-    if book is not None and settings.fault_hooks:
-        app.middleware("http")(route_fault_middleware(book))
+    app.middleware("http")(_after_handler)
     app.middleware("http")(_settle_unexpected)
     app.middleware("http")(_traceresponse)
+    app.middleware("http")(release_regression(settings))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -102,6 +97,14 @@ def create_app(
             exclude_spans=["send", "receive"],
         )
     return app
+
+
+async def _after_handler(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Runs once the handler answered: the route.crash hook turns a share of answers into a bug."""
+    response = await call_next(request)
+    if crashes(request.scope.get("route")):
+        raise RuntimeError("the response could not be completed")
+    return response
 
 
 async def _traceresponse(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -101,7 +101,7 @@ def _place(
     try:
         # Database failures become a 503 here, so they settle like any transient failure.
         with database_errors():
-            outcome = _run(session, clients, key, claim, request)
+            outcome = _run(session, clients, key, claim, request, account.tier)
     except WayfinderError as exc:
         _settle_failure(session, key, claim.attempt_id, exc)
         raise
@@ -110,7 +110,12 @@ def _place(
 
 
 def _run(
-    session: Session, clients: Clients, key: str, claim: idempotency.Claimed, request: CheckoutRequest
+    session: Session,
+    clients: Clients,
+    key: str,
+    claim: idempotency.Claimed,
+    request: CheckoutRequest,
+    tier: str,
 ) -> Answer:
     order_id = claim.order_id
     try:
@@ -127,7 +132,7 @@ def _run(
             reservation["total_cents"],
             request.payment.card_token,
         )
-        return _commit(session, key, claim, request, reservation, authorization)
+        return _commit(session, key, claim, request, reservation, authorization, tier)
     except Exception:
         _release_unless_taken_over(session, clients.inventory, key, claim)
         raise
@@ -140,6 +145,7 @@ def _commit(
     request: CheckoutRequest,
     reservation: dict[str, Any],
     authorization: dict[str, Any],
+    tier: str,
 ) -> Answer:
     """Order, items, outbox row and the idempotent answer: one transaction, all or nothing."""
     order_id = claim.order_id
@@ -147,6 +153,7 @@ def _commit(
     job = InvoiceJob(
         order_id=order_id,
         account_id=request.account_id,
+        account_tier=tier,
         region=request.region,
         total_cents=reservation["total_cents"],
         item_count=sum(line.quantity for line in lines),

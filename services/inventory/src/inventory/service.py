@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from opentelemetry import trace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wayfinder_common.errors import Conflict, NotFound
+from wayfinder_common.faulthooks import LockHoldParams
+from wayfinder_common.faultstate import fault_reader
 from wayfinder_common.telemetry import business_span
 
 from inventory.models import Product, Reservation, ReservationItem
@@ -34,6 +37,7 @@ def reserve(session: Session, order_id: str, items: list[Item]) -> ReservationOu
         if reservation is not None and reservation.status == "reserved":
             return _to_out(reservation)
         products = _lock_products(session, wanted)
+        _hold_locks(products)
         unknown = sorted(set(wanted) - set(products))
         if unknown:
             raise NotFound(f"unknown SKU(s): {', '.join(unknown)}", code="unknown_sku", details=unknown)
@@ -78,6 +82,14 @@ def _lock_products(session: Session, skus: dict[str, int] | Counter[str]) -> dic
         select(Product).where(Product.sku.in_(list(skus))).order_by(Product.sku).with_for_update()
     )
     return {p.sku: p for p in rows}
+
+
+def _hold_locks(products: dict[str, Product]) -> None:
+    """The generic "hot row" fault hook (inventory.lock_hold): keep a SKU's row lock longer."""
+    for sku in products:
+        hold = fault_reader().params("inventory.lock_hold", sku)
+        if isinstance(hold, LockHoldParams) and hold.hold_ms:
+            time.sleep(hold.hold_ms / 1000)
 
 
 def _to_out(reservation: Reservation) -> ReservationOut:

@@ -24,7 +24,12 @@ class InvoiceGateway:
         try:
             response = self._http.post(
                 "/v1/invoices",
-                json={"order_id": job.order_id, "amount_cents": job.total_cents, "region": job.region},
+                json={
+                    "order_id": job.order_id,
+                    "amount_cents": job.total_cents,
+                    "region": job.region,
+                    "account_tier": job.account_tier,
+                },
                 headers={"Idempotency-Key": f"invoice-{job.order_id}"},
             )
         except httpx.TimeoutException as exc:

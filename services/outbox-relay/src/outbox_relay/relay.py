@@ -11,6 +11,7 @@ row, so `outbox.publish` and Celery's `apply_async` span join the checkout's tra
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,8 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from wayfinder_common.faulthooks import FLEET, DropContextParams
+from wayfinder_common.faultstate import fault_reader
 from wayfinder_common.jobs import ENQUEUED_AT_HEADER, INVOICE_QUEUE
 from wayfinder_common.outbox import OutboxEvent, context_from_carrier
 from wayfinder_common.telemetry import business_span
@@ -71,7 +74,7 @@ def publish_one(
     }
     # The extracted context is a fresh one, so the poll's suppress flag does not apply to the
     # publish: its spans are the point of the exercise.
-    token = otel_context.attach(context_from_carrier(row.trace_context))
+    token = otel_context.attach(context_from_carrier({} if _drop_context() else row.trace_context))
     try:
         with business_span(tracer, "outbox.publish", **attributes):
             row.attempts += 1
@@ -93,3 +96,9 @@ def publish_one(
     finally:
         otel_context.detach(token)
     return True
+
+
+def _drop_context() -> bool:
+    """The generic "lost context" fault hook (relay.drop_context): publish as a fresh trace."""
+    drop = fault_reader().params("relay.drop_context", FLEET)
+    return isinstance(drop, DropContextParams) and random.random() < drop.drop_rate

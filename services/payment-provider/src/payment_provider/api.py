@@ -58,7 +58,7 @@ async def create_invoice(
     body: InvoiceRequest, request: Request, idempotency_key: IdempotencyKey
 ) -> JSONResponse:
     """Issue an invoice number for an order (the simulated invoice gateway)."""
-    answer = await _provider(request).create_invoice(body.order_id, idempotency_key)
+    answer = await _provider(request).create_invoice(body.order_id, idempotency_key, body.account_tier)
     if isinstance(answer, Refusal):
         return _refusal(answer)
     return JSONResponse(answer.model_dump(), status_code=201)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
-from wayfinder_common.domain import Region
+from wayfinder_common.domain import Region, Tier
 
 
 class AuthorizationRequest(BaseModel):
@@ -23,6 +23,7 @@ class InvoiceRequest(BaseModel):
     order_id: str
     amount_cents: int = Field(ge=0)
     region: Region
+    account_tier: Tier | None = None
 
 
 class InvoiceOut(BaseModel):

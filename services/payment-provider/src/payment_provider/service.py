@@ -8,8 +8,16 @@ import uuid
 from dataclasses import dataclass
 
 from opentelemetry import trace
+from wayfinder_common.faulthooks import (
+    DependencyParams,
+    ErrorRateParams,
+    LatencyParams,
+    RateLimitParams,
+)
 from wayfinder_common.faults import Fault, FaultBook
+from wayfinder_common.faultstate import FaultReader
 
+from payment_provider.limits import RegionLimits
 from payment_provider.schemas import AuthorizationOut, AuthorizationRequest, InvoiceOut
 
 tracer = trace.get_tracer("payment-provider")
@@ -35,19 +43,40 @@ class Refusal:
 
 
 class Provider:
-    def __init__(self, faults: FaultBook, hang_s: float) -> None:
+    def __init__(self, faults: FaultBook, hang_s: float, switches: FaultReader) -> None:
         self.faults = faults
         self.hang_s = hang_s
+        self.switches = switches
+        self.limits = RegionLimits()
         self._lock = threading.Lock()
         self._authorizations: dict[str, AuthorizationOut] = {}
         self._invoices: dict[str, InvoiceOut] = {}
 
-    async def _misbehave(self, scope: str, span: trace.Span) -> Refusal | None:
-        fault = self.faults.get(scope)
-        await asyncio.sleep(self.faults.delay_s(fault))
+    def _fault(self, scope: str) -> Fault:
+        """The scope's healthy defaults, unless the fault control switched its whole behaviour."""
+        switched = self.switches.params("provider.behaviour", scope)
+        return switched if isinstance(switched, DependencyParams) else self.faults.get(scope)
+
+    async def _misbehave(self, scope: str, span: trace.Span, region: str | None = None) -> Refusal | None:
+        fault = self._fault(scope)
+        delay = self.faults.delay_s(fault)
+        slower = self.switches.params("provider.latency", region) if region else None
+        if isinstance(slower, LatencyParams):
+            delay += self.faults.delay_s(Fault(latency_ms=slower.latency_ms, jitter_ms=slower.jitter_ms))
+        await asyncio.sleep(delay)
         if self.faults.roll(fault.timeout_rate):
             span.set_attribute("provider.decision", "timeout")
             await asyncio.sleep(self.hang_s)
+        if region is not None:
+            limit = self.switches.params("provider.rate_limit", region)
+            if not self.limits.admit(region, limit if isinstance(limit, RateLimitParams) else None):
+                assert isinstance(limit, RateLimitParams)
+                span.set_attribute("provider.decision", "rate_limited")
+                return Refusal(429, limit.retry_after_s)
+            outage = self.switches.params("provider.unavailable", region)
+            if isinstance(outage, ErrorRateParams) and self.faults.roll(outage.error_rate):
+                span.set_attribute("provider.decision", "error")
+                return Refusal(503, None)
         if self.faults.roll(fault.rate_limit_rate):
             span.set_attribute("provider.decision", "rate_limited")
             return Refusal(429, fault.retry_after_s)
@@ -69,11 +98,11 @@ class Provider:
                 span.set_attribute("provider.decision", _decision(known))
                 return known
             scope = f"authorize:{request.region}"
-            refusal = await self._misbehave(scope, span)
+            refusal = await self._misbehave(scope, span, request.region)
             if refusal is not None:
                 return refusal
             declined = request.card_token in DECLINING_TOKENS or self.faults.roll(
-                self.faults.get(scope).decline_rate
+                self._fault(scope).decline_rate
             )
             answer = AuthorizationOut(
                 authorization_id=f"auth_{uuid.uuid4().hex[:16]}",
@@ -96,7 +125,9 @@ class Provider:
             span.set_attribute("provider.decision", "declined")
             return False
 
-    async def create_invoice(self, order_id: str, idempotency_key: str) -> InvoiceOut | Refusal:
+    async def create_invoice(
+        self, order_id: str, idempotency_key: str, account_tier: str | None = None
+    ) -> InvoiceOut | Refusal:
         with tracer.start_as_current_span("provider.invoice") as span:
             with self._lock:
                 known = self._invoices.get(idempotency_key)
@@ -105,6 +136,10 @@ class Provider:
             refusal = await self._misbehave("invoice", span)
             if refusal is not None:
                 return refusal
+            failing = self.switches.params("invoice.gateway_failure", account_tier) if account_tier else None
+            if isinstance(failing, ErrorRateParams) and self.faults.roll(failing.error_rate):
+                span.set_attribute("provider.decision", "error")
+                return Refusal(503, None)
             span.set_attribute("provider.decision", "approved")
             with self._lock:
                 return self._invoices.setdefault(

@@ -7,6 +7,7 @@ from wayfinder.load import cli as load_cli
 from wayfinder.local import cli as local_cli
 from wayfinder.local import components, invoices
 from wayfinder.query import cli as query_cli
+from wayfinder.scenarios import cli as scenario_cli
 
 REGISTRARS: list = [
     local_cli.register,
@@ -15,4 +16,5 @@ REGISTRARS: list = [
     components.register,
     invoices.register,
     query_cli.register,
+    scenario_cli.register,
 ]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from wayfinder.compose_env import ensure_admin_password
+from wayfinder.compose_env import ensure_admin_password, ensure_fault_group
 
 COMPOSE_FILE = "docker-compose.yml"
 INFO_TIMEOUT_S = 10.0
@@ -185,6 +185,7 @@ def up(
     if problems:
         return 1
     ensure_admin_password(project_dir, out, environ)  # compose requires one; none is committed
+    ensure_fault_group(project_dir, environ)  # the services read the fault state through it
     code = runner(compose_command(project_dir, "up", "--detach", "--build", "--wait"), cwd=project_dir)
     if code != 0:
         print(

@@ -9,7 +9,9 @@ receiver sets them); series without an instance must not get the store's address
 
 Scrape and evaluation every 5 s, the services' metric export interval in local mode: an alert
 condition is seen within about 10 s. The rules' own `for:` (2m, 5m) and `[5m]` windows are
-kept as written, so a local alert fires minutes after its cause, as in the compose stack.
+kept as written, so a local alert fires minutes after its cause, as in the compose stack. A
+scenario run at training speed points it at prometheus/rules-training instead (`use_rules`, a
+SIGHUP reload) for as long as the run lasts.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ _HEADER = (
 
 def rules_dir(root: Path | None = None) -> Path:
     return (root or find_project_root()) / "prometheus" / "rules"
+
+
+def training_rules_dir(root: Path | None = None) -> Path:
+    """The rules at training speed, generated from rules_dir() (wayfinder.scenarios.rulespeed)."""
+    return (root or find_project_root()) / "prometheus" / "rules-training"
 
 
 @dataclass
@@ -126,6 +133,23 @@ class LocalPrometheus:
     def stop(self) -> None:
         self.processes.stop(NAME)
 
+    def reload(self) -> bool:
+        """Rewrite the config and make the running server re-read it; False when none runs."""
+        running = self.processes.pid(NAME)
+        if running is None:
+            return False
+        self.write_config()
+        os.kill(running, signal.SIGHUP)
+        return True
+
+    def rule_files(self) -> set[str] | None:
+        """The rule files the server has loaded (its API), or None when it does not answer."""
+        try:
+            answer = httpx.get(f"{self.url}/api/v1/rules", timeout=2).json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        return {group["file"] for group in answer["data"]["groups"]}
+
     def running(self) -> bool:
         return self.processes.pid(NAME) is not None
 
@@ -146,6 +170,11 @@ def start_for(config: LocalConfig, processes: ProcessTable) -> tuple[bool, str]:
         prometheus.stop()
         return False, f"  prometheus       alerts unavailable: it did not start: {exc}"
     return True, f"  prometheus       {prometheus.url} (alert rules from prometheus/rules)"
+
+
+def use_rules(config: LocalConfig, processes: ProcessTable, rules: Path) -> bool:
+    """Point local mode's running Prometheus at `rules` without a restart; False when none runs."""
+    return LocalPrometheus(config, processes, rules).reload()
 
 
 def status_detail(config: LocalConfig, processes: ProcessTable) -> tuple[bool, bool, str]:

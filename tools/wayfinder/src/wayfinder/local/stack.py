@@ -22,6 +22,7 @@ from wayfinder.local.prerequisites import MissingPrerequisite, prometheus_server
 from wayfinder.local.processes import ProcessSpec, ProcessTable
 from wayfinder.local.servers import PostgresServer, RedisServer
 from wayfinder.local.waiting import wait_for
+from wayfinder.scenarios.paths import StatePaths
 
 # (process name, python module, command) in start order: providers before their callers.
 HTTP_SERVICES = [
@@ -98,6 +99,8 @@ class LocalStack:
                 "OTEL_METRIC_EXPORT_INTERVAL": str(c.metric_export_interval_ms),
                 "OTEL_EXPORTER_OTLP_TIMEOUT": "5",
                 "PYTHONUNBUFFERED": "1",
+                # Where the fault control's sealed state is read (no file: no faults).
+                **StatePaths(c.home).service_env(),
             }
         )
         if name in self.ports():

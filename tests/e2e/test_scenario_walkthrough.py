@@ -1,0 +1,174 @@
+"""`wayfinder scenario start provider-rate-limit-eu-west --seed 1` against real processes: a real
+per-region token bucket meets the load, a trace shows the article's shape (eu-west only), and
+the local Prometheus, switched to the training-speed rules for the run, fires the alert."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from wayfinder.local.prerequisites import MissingPrerequisite, prometheus_server
+from wayfinder.local.prometheus import LocalPrometheus
+from wayfinder.scenarios.paths import StatePaths
+from wayfinder.scenarios.run import runner_pid
+
+from tests.e2e.conftest import Shop
+from tests.support import free_port, missing_tool, poll_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def prometheus(shop: Shop) -> Iterator[LocalPrometheus]:
+    """Local mode's Prometheus, as `wayfinder up` runs it, scraping the receiver the shop exports to."""
+    try:
+        prometheus_server()
+    except MissingPrerequisite as exc:
+        missing_tool(str(exc))
+    port = urlsplit(shop.config.otlp_endpoint).port
+    config = shop.config.model_copy(update={"store_port": port, "prometheus_port": free_port()})
+    local = LocalPrometheus(config, shop.stack.processes)
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+def _wayfinder(
+    shop: Shop, *args: str, prometheus: LocalPrometheus | None = None, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    c = shop.config
+    # The CLI finds the local Prometheus, and rewrites its config, from the same settings.
+    ports = (
+        {"STORE": c.store_port, "PROMETHEUS": free_port()}
+        if prometheus is None
+        else {"STORE": prometheus.config.store_port, "PROMETHEUS": prometheus.config.prometheus_port}
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAYFINDER_")}
+    env.update(extra)
+    env.update(
+        {
+            "WAYFINDER_HOME": str(c.home),
+            "WAYFINDER_MODE": "local",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": c.otlp_endpoint,
+            "WAYFINDER_ENVIRONMENT": c.environment,
+            **{
+                f"WAYFINDER_{n.upper()}_PORT": str(getattr(c, f"{n}_port"))
+                for n in ("postgres", "redis", "checkout", "inventory", "payment", "provider")
+            },
+            **{f"WAYFINDER_{n}_PORT": str(p) for n, p in ports.items()},
+        }
+    )
+    command = [sys.executable, "-m", "wayfinder.cli", *args]
+    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def _attempts(shop: Shop, authorize: Any) -> list[Any]:
+    spans = shop.store.spans(trace_id=authorize.trace_id)
+    return sorted(
+        (
+            s
+            for s in spans
+            if s.kind == "CLIENT"
+            and s.service_name == "payment"
+            and s.attributes.get("server.port") == shop.config.provider_port
+            and s.parent_span_id == authorize.span_id
+        ),
+        key=lambda s: s.start_unix_nano,
+    )
+
+
+def _rule_folders(prometheus: LocalPrometheus) -> set[str] | None:
+    files = prometheus.rule_files()
+    return None if not files else {Path(f).parent.name for f in files}
+
+
+def test_the_walkthrough_scenario_produces_the_articles_trace(
+    shop: Shop, prometheus: LocalPrometheus
+) -> None:
+    since = time.time_ns()
+    poll_until(lambda: _rule_folders(prometheus) == {"rules"}, "the local Prometheus on prometheus/rules")
+    started = _wayfinder(
+        shop,
+        "scenario",
+        "start",
+        "provider-rate-limit-eu-west",
+        "--seed",
+        "1",
+        "--speed",
+        "10",
+        prometheus=prometheus,
+    )
+    assert started.returncode == 0, started.stderr
+    assert "provider-rate-limit" not in started.stdout  # the output names no scenario
+    paths = StatePaths(shop.config.home)
+    try:
+        poll_until(
+            lambda: _rule_folders(prometheus) == {"rules-training"},
+            "the local Prometheus switched to the training-speed rules",
+        )
+        status = _wayfinder(shop, "scenario", "status", "--json", prometheus=prometheus)
+        assert '"running": true' in status.stdout and "eu-west" not in status.stdout
+        assert "provider-rate-limit" not in status.stdout
+        # Process titles: the runner's command line names only the state folder.
+        pid = runner_pid(paths)
+        assert pid is not None
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        assert "rate" not in cmdline.replace(str(shop.config.home), "") and "eu-west" not in cmdline
+
+        def articles_shape() -> Any:
+            for authorize in shop.store.spans(name="payment.authorize", since_unix_nano=since):
+                attempts = _attempts(shop, authorize)
+                codes = [
+                    (a.attributes.get("retry.attempt"), a.attributes.get("http.response.status_code"))
+                    for a in attempts
+                ]
+                if codes == [(0, 429), (1, 429), (2, 200)]:
+                    return authorize
+            return None
+
+        authorize = poll_until(
+            articles_shape, "a payment.authorize with attempts 0, 1 -> 429 and 2 -> 200", 150
+        )
+        assert authorize.attributes["region"] == "eu-west"
+        assert authorize.attributes["payment.outcome"] == "authorized"
+        # Regional, not fleet-wide: no other region's provider call was refused.
+        refused = [
+            s
+            for s in shop.store.spans(name="provider.authorize", since_unix_nano=since)
+            if s.attributes.get("provider.decision") == "rate_limited"
+        ]
+        assert refused and {s.attributes["region"] for s in refused} == {"eu-west"}
+
+        # The alert the trainee starts from, firing in local mode's Prometheus at training speed.
+        def firing() -> list[str] | None:
+            status = _wayfinder(shop, "scenario", "status", "--json", prometheus=prometheus)
+            alerts = json.loads(status.stdout)["firing_alerts"] or []
+            return alerts if "CheckoutLatencyHigh" in alerts else None
+
+        poll_until(firing, "CheckoutLatencyHigh firing in the local Prometheus", 150)
+        # The trainer's view: the timeline records the switch, sealed from everyone else.
+        assert b"rate_limit" not in paths.timeline.read_bytes()
+        revealed = _wayfinder_revealed(shop)
+        assert "provider-rate-limit-eu-west" in revealed and "provider.rate_limit" in revealed
+    finally:
+        stopped = _wayfinder(shop, "scenario", "stop", prometheus=prometheus)
+    assert stopped.returncode == 0, stopped.stderr
+    poll_until(lambda: _rule_folders(prometheus) == {"rules"}, "the real-speed rules back after the run")
+    assert runner_pid(paths) is None
+    assert shop.faults.state().entries == []
+
+
+def _wayfinder_revealed(shop: Shop) -> str:
+    result = _wayfinder(shop, "scenario", "status", "--reveal", WAYFINDER_TRAINER_TOKEN=shop.faults.token)
+    assert result.returncode == 0, result.stderr
+    return result.stdout

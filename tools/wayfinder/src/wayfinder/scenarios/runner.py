@@ -1,0 +1,126 @@
+"""The background runner: starts the load, switches the faults on the timeline, undoes it all on stop.
+
+`python -m wayfinder.scenarios.runner STATE_FOLDER`: everything else (which scenario, the plan)
+is read from the sealed run spec, so the process list names no scenario.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from wayfinder.local import prometheus as local_prometheus
+from wayfinder.local.config import LocalConfig
+from wayfinder.local.stack import LocalStack
+from wayfinder.scenarios import components
+from wayfinder.scenarios.control import FaultControl
+from wayfinder.scenarios.load import LoadRun, start_load, stop_load
+from wayfinder.scenarios.paths import StatePaths
+from wayfinder.scenarios.rulespeed import TRAINING_SPEED
+from wayfinder.scenarios.run import RunSpec, append_timeline, read_spec
+from wayfinder.scenarios.timeline import Switch
+
+log = logging.getLogger("wayfinder.scenarios.runner")
+
+
+class Runner:
+    def __init__(self, paths: StatePaths) -> None:
+        self.paths = paths
+        self.control = FaultControl(paths)
+        self.spec: RunSpec = read_spec(paths, self.control.token)
+        # No reports: the runner log must not narrate the drill to a trainee who opens it.
+        self.stack = LocalStack(LocalConfig.model_validate(self.spec.local_config), report=lambda _: None)
+        self.stopping = threading.Event()
+        self.stopped: set[str] = set()
+        self.restarted: set[str] = set()
+
+    def record(self, what: str, **detail: object) -> None:
+        append_timeline(self.paths, self.control.token, self.spec.started_at, what, **detail)
+
+    def apply(self, switch: Switch) -> None:
+        if switch.do == "on":
+            assert switch.hook and switch.scope and switch.params is not None
+            self.control.switch_on(switch.hook, switch.scope, switch.params)
+            self.record("fault on", hook=switch.hook, scope=switch.scope, params=switch.params)
+        elif switch.do == "off":
+            assert switch.hook and switch.scope
+            self.control.switch_off(switch.hook, switch.scope)
+            self.record("fault off", hook=switch.hook, scope=switch.scope)
+        else:
+            self.act(switch)
+
+    def act(self, switch: Switch) -> None:
+        assert switch.component
+        if switch.do == "stop":
+            components.stop(self.stack, switch.component)
+            self.stopped.add(switch.component)
+        elif switch.do == "start":
+            components.start(self.stack, switch.component)
+            self.stopped.discard(switch.component)
+        else:
+            env = {"SERVICE_VERSION": switch.version} if switch.version else {}
+            if switch.sampler:
+                env["OTEL_TRACES_SAMPLER"] = switch.sampler
+            if switch.sampler_ratio is not None:
+                env["OTEL_TRACES_SAMPLER_ARG"] = str(switch.sampler_ratio)
+            components.restart(self.stack, switch.component, env)
+            self.restarted.add(switch.component)
+        self.record(f"{switch.do} {switch.component}", version=switch.version, sampler=switch.sampler)
+
+    def use_rules(self, training: bool) -> None:
+        """The local Prometheus evaluates the rules at the run's speed (real speed otherwise)."""
+        if self.spec.speed != TRAINING_SPEED:
+            return
+        folder = local_prometheus.training_rules_dir() if training else local_prometheus.rules_dir()
+        if local_prometheus.use_rules(self.stack.config, self.stack.processes, folder):
+            self.record("alert rules", folder=folder.name)
+
+    def run(self) -> None:
+        spec = self.spec
+        self.record("run started", seed=spec.seed, speed=spec.speed)
+        self.use_rules(training=True)
+        load = start_load(
+            spec.load,
+            target_url=self.stack.config.checkout_url,
+            duration_s=spec.duration_s,
+            seed=spec.seed,
+            log_file=self.paths.home / "logs" / "load.log",
+        )
+        self.record("load started", rate_per_s=spec.load.rate_per_s)
+        try:
+            for switch in spec.plan:
+                if self.stopping.wait(max(0.0, spec.started_at + switch.at_s - time.time())):
+                    break
+                self.apply(switch)
+            self.stopping.wait(max(0.0, spec.started_at + spec.duration_s - time.time()))
+        finally:
+            self.undo(load)
+
+    def undo(self, load: LoadRun) -> None:
+        """Healthy again: load stopped, faults off, stopped components back, releases rolled back."""
+        stop_load(load)
+        self.control.reset()
+        self.use_rules(training=False)
+        for component in sorted(self.stopped):
+            components.start(self.stack, component)
+        for component in sorted(self.restarted):
+            components.restart(self.stack, component, {})
+        self.record("run stopped")
+
+
+def main(argv: list[str]) -> int:
+    paths = StatePaths(Path(argv[0]))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    runner = Runner(paths)
+    signal.signal(signal.SIGTERM, lambda *_: runner.stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: runner.stopping.set())
+    runner.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

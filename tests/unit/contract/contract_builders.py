@@ -229,7 +229,12 @@ def good_checkout(trace: str = trace_id(1), order: str = ORDER) -> Capture:
         service="outbox-relay",
         trace=trace,
         parent=place.span_id,
-        attributes={"outbox.event_type": "invoice.create", "queue.name": "invoice-events", "order.id": order},
+        attributes={
+            "outbox.event_type": "invoice.create",
+            "queue.name": "invoice-events",
+            "order.id": order,
+            "retry.attempt": 0,
+        },
     )
     apply_async = span(
         "apply_async/invoice.create",
@@ -267,6 +272,8 @@ def good_checkout(trace: str = trace_id(1), order: str = ORDER) -> Capture:
             "job.type": "invoice.create",
             "order.id": order,
             "queue.name": "invoice-events",
+            "account.id": "acct-0001",
+            "region": "eu-west",
             "retry.attempt": 0,
         },
     )

@@ -68,6 +68,8 @@ def _lost_worker_trace() -> Capture:
             "job.type": "invoice.create",
             "order.id": ORDER,
             "queue.name": "invoice-events",
+            "account.id": "acct-0001",
+            "region": "eu-west",
             "retry.attempt": 0,
         },
     )
@@ -135,7 +137,8 @@ BAD: dict[str, Callable[[], Capture]] = {
                     "outbox.event_type": "invoice.create",
                     "queue.name": "invoice-events",
                     "order.id": ORDER,
-                    "retry.attempt": 212,  # registered for spans, but not for this one
+                    "retry.attempt": 0,
+                    "account.tier": "pro",  # registered for spans, but not for this one
                 },
             )
         ]
@@ -234,6 +237,7 @@ def test_an_unbounded_metric_label_breaks_two_rules(registry: Registry) -> None:
     "text",
     [
         "4111 1111 1111 1111",  # Luhn-valid test Visa, spaces
+        "card 4111 1111 1111 1111 for order 41111111-1111-1111-b140-0123456789ab",  # beside a UUID
         "5555-5555-5555-4444",  # Luhn-valid test Mastercard, dashes
         "378282246310005",  # Amex, 15 digits
     ],
@@ -250,6 +254,8 @@ def test_card_numbers_are_found_with_any_separator(text: str, registry: Registry
         "1717171717171",  # an epoch timestamp in ms
         "1750000000000000000",  # an epoch timestamp in ns
         "4bf92f3577b34da6a3ce929d0e0e4736",  # a trace id
+        # A task id whose leading digit groups are Luhn-valid (seen in a load run's Celery logs)
+        "Task invoice.create[41111111-1111-1111-b140-0123456789ab] succeeded",
         "celery@worker-1.wayfinder.internal",  # a Celery node name, not an email
         "12345",
     ],
@@ -426,5 +432,5 @@ def test_an_attribute_registered_for_spans_but_not_this_one_is_named(registry: R
     report = check(BAD["span.attribute.undeclared"](), registry)
     assert report.rules_violated == ["span.attribute.undeclared"]
     (finding,) = report.findings
-    assert (finding.violation.subject, finding.violation.attribute) == ("outbox.publish", "retry.attempt")
+    assert (finding.violation.subject, finding.violation.attribute) == ("outbox.publish", "account.tier")
     assert "outbox.publish" in finding.violation.message

@@ -53,7 +53,9 @@ def luhn_valid(digits: str) -> bool:
 @lru_cache(maxsize=_CACHE)
 def card_numbers(text: str) -> tuple[str, ...]:
     found = []
-    for match in _CARD.finditer(text):
+    # A UUID's leading digit groups ("45112345-1234-1234-b140-…") can read as a Luhn-valid
+    # number one time in ten: ids are not cards, so UUIDs are blanked out before the search.
+    for match in _CARD.finditer(_without_uuids(text)):
         digits = re.sub(r"[ -]", "", match.group(0))
         if 13 <= len(digits) <= 19 and luhn_valid(digits):
             found.append(match.group(0))
@@ -115,9 +117,16 @@ def mask(text: str) -> str:
     """Text safe to print in a report: personal data replaced by its kind."""
     text = _EMAIL.sub(lambda m: m.group(0) if m.group(1).lower() in _NODE_NAME_USERS else "<email>", text)
     text = _TOKEN.sub("<card token>", text)
-    return _CARD.sub(
-        lambda m: "<card number>" if m.group(0) in card_numbers(m.group(0)) else m.group(0), text
-    )
+    blanked = _without_uuids(text)
+    cards = [m for m in _CARD.finditer(blanked) if card_numbers(m.group(0))]
+    for match in reversed(cards):
+        text = text[: match.start()] + "<card number>" + text[match.end() :]
+    return text
+
+
+def _without_uuids(text: str) -> str:
+    """The text with every UUID replaced by letters of the same length (offsets unchanged)."""
+    return _UUID.sub(lambda m: "u" * len(m.group(0)), text) if "-" in text else text
 
 
 @lru_cache(maxsize=_CACHE)

@@ -1,5 +1,12 @@
-"""invoice-worker and outbox-relay logic on real Postgres (and a real Celery publish), with a
-small fake gateway at the edge."""
+"""The delivery policy, attempt by attempt: invoice-worker and outbox-relay code on real Postgres
+(row locks, the outbox and invoice tables) and a real Celery publish to real Redis.
+
+The one stand-in is the external invoice gateway, scripted per attempt ("fail twice, then
+issue") so a test can hold the policy to exact numbers: calls per order, republications,
+dead letters. The real gateway (payment-provider, switched through the fault control) and
+the real worker and relay processes are exercised in test_invoices_and_relay.py and, under
+kill -9, in tests/e2e/test_invoice_chaos.py.
+"""
 
 from __future__ import annotations
 

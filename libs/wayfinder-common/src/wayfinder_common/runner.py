@@ -22,6 +22,13 @@ def serve_http(app_import: str, settings: ServiceSettings) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        # Each request task starts from an empty context. Otherwise a request arriving before
+        # uvicorn has finished the previous response on its keep-alive connection (e.g. a retry
+        # pipelined by an impatient client) pauses reading; uvicorn resumes it, and starts the
+        # queued request, from inside the finished request's task, and asyncio re-registers the
+        # socket reader with a copy of that task's context (python/cpython#140947): every later
+        # request on the connection inherited the old server span and became its INTERNAL child.
+        reset_contextvars=True,
     )
 
 

@@ -1,7 +1,7 @@
 """`python -m benchmarks`: checkout latency with and without telemetry, `make up` to the
 first trace (benchmarks/startup.py), the contract check over a large store
-(benchmarks/contract_check.py) and each service's memory peak against its compose limit
-(benchmarks/memory.py), against targets.
+(benchmarks/contract_check.py), the store's ingest rate (benchmarks/store_ingest.py) and each
+service's memory peak against its compose limit (benchmarks/memory.py), against targets.
 
 Starts the shop twice in local mode (throwaway Postgres/Redis on free ports), places the same
 sequence of orders, and reports p50/p95 and the telemetry overhead. Exit 1 if a target is missed.
@@ -25,7 +25,7 @@ from wayfinder.scenarios.paths import StatePaths
 from wayfinder.store.db import TelemetryStore
 from wayfinder.store.server import OTLPReceiver
 
-from benchmarks import contract_check, memory, startup
+from benchmarks import contract_check, memory, startup, store_ingest
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "150"))
 WARMUP = 10
@@ -95,6 +95,7 @@ def main() -> int:
     ok = overhead <= TARGET_OVERHEAD_MS and p95 <= TARGET_P95_MS
     ok = startup.main() and ok
     ok = contract_check.main() and ok
+    ok = store_ingest.main() and ok
     ok = memory.main() and ok
     print("PASS" if ok else "FAIL: a target was missed")
     return 0 if ok else 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from wayfinder.contract.model import AttributeDef, Registry
-from wayfinder.contract.patterns import safe, shown, with_ids_elided
+from wayfinder.contract.patterns import shown
 from wayfinder.contract.report import Violation
 from wayfinder.contract.rules_hygiene import (
     attribute_stacktrace,
@@ -33,20 +33,20 @@ from wayfinder.contract.rules_metrics import (
 )
 from wayfinder.contract.rules_requirements import span_attribute_undeclared, span_required_missing
 from wayfinder.contract.rules_traces import AsyncHopTally, trace_async_context_lost, trace_orphan_span
-from wayfinder.contract.sites import Site, Telemetry, violation_at
+from wayfinder.contract.sites import Site, Telemetry, on_span, violation_at
 
 
 def span_name_unregistered(t: Telemetry, reg: Registry) -> Iterator[Violation]:
     for span in t.spans:
         if not reg.span_defs_for(span.name):
-            yield _on_span(span, "span.name.unregistered", "no span in the registry has this name")
+            yield on_span(span, "span.name.unregistered", "no span in the registry has this name")
 
 
 def span_kind_mismatch(t: Telemetry, reg: Registry) -> Iterator[Violation]:
     for span in t.spans:
         kinds = {d.kind for d in reg.span_defs_for(span.name)}
         if kinds and span.kind not in kinds:
-            yield _on_span(
+            yield on_span(
                 span, "span.kind.mismatch", f"kind {span.kind}, the registry says {'/'.join(sorted(kinds))}"
             )
 
@@ -58,7 +58,7 @@ def span_error_undescribed(t: Telemetry, reg: Registry) -> Iterator[Violation]:
         exception = any(event.name == "exception" for event in span.events)
         described = "error.type" in span.attributes or span.status_message or exception
         if span.status_code == "ERROR" and not described:
-            yield _on_span(
+            yield on_span(
                 span, "span.error_undescribed", "status ERROR without error.type, exception event or message"
             )
 
@@ -67,9 +67,7 @@ def span_event_unregistered(t: Telemetry, reg: Registry) -> Iterator[Violation]:
     for span in t.spans:
         for event in span.events:
             if event.name not in reg.events:
-                yield _on_span(
-                    span, "span_event.unregistered", f"event {event.name!r} is not in the registry"
-                )
+                yield on_span(span, "span_event.unregistered", f"event {event.name!r} is not in the registry")
 
 
 def attribute_unregistered(t: Telemetry, reg: Registry) -> Iterator[Violation]:
@@ -267,8 +265,3 @@ def _expected_type(attribute: AttributeDef) -> str:
     if attribute.type != "enum":
         return f"a {attribute.type}"
     return f"a {_python_type(attribute.enum_values[0])} (enum)"
-
-
-def _on_span(span: Any, rule: str, message: str) -> Violation:
-    subject = safe(with_ids_elided(span.name))
-    return Violation(rule, message, span.service_name, "spans", subject, None, span.trace_id, span.span_id)

@@ -20,28 +20,25 @@ from wayfinder.contract.patterns import (
     emails,
     id_in_span_name,
     is_stack_trace,
-    safe,
     texts,
-    with_ids_elided,
 )
 from wayfinder.contract.report import Violation
-from wayfinder.contract.sites import Site, Telemetry, attribute_sites, unique_resources, violation_at
+from wayfinder.contract.sites import (
+    Site,
+    Telemetry,
+    attribute_sites,
+    on_span,
+    unique_resources,
+    violation_at,
+)
 
 
 def span_name_high_cardinality(t: Telemetry, reg: Registry) -> Iterator[Violation]:
     for span in t.spans:
         reason = id_in_span_name(span.name)
         if reason is not None:
-            yield Violation(
-                "span.name.high_cardinality",
-                f"the name {reason}: name the operation (a route template) and put ids in attributes",
-                span.service_name,
-                "spans",
-                safe(with_ids_elided(span.name)),
-                None,
-                span.trace_id,
-                span.span_id,
-            )
+            message = f"the name {reason}: name the operation (a route template) and put ids in attributes"
+            yield on_span(span, "span.name.high_cardinality", message)
 
 
 def pii_email(t: Telemetry, reg: Registry) -> Iterator[Violation]:

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from wayfinder.contract.model import Registry, SpanDef
-from wayfinder.contract.patterns import safe, with_ids_elided
 from wayfinder.contract.report import Violation
-from wayfinder.contract.sites import Telemetry
+from wayfinder.contract.sites import Telemetry, on_span
 
 
 def span_required_missing(t: Telemetry, reg: Registry) -> Iterator[Violation]:
@@ -26,15 +25,11 @@ def span_required_missing(t: Telemetry, reg: Registry) -> Iterator[Violation]:
         if any(not keys for keys in missing):
             continue  # one definition the span fully satisfies is enough
         for key in missing[0]:
-            yield Violation(
+            yield on_span(
+                span,
                 "span.attribute.required_missing",
                 f"{key} is required on every {defs[0].display_name} span",
-                span.service_name,
-                "spans",
-                safe(with_ids_elided(span.name)),
                 key,
-                span.trace_id,
-                span.span_id,
             )
 
 
@@ -45,15 +40,11 @@ def span_attribute_undeclared(t: Telemetry, reg: Registry) -> Iterator[Violation
         for key in span.attributes:
             # Unregistered keys and unregistered names have their own rules.
             if defs and key in reg.attributes and key not in declared:
-                yield Violation(
+                yield on_span(
+                    span,
                     "span.attribute.undeclared",
                     f"{key} is not declared for {defs[0].display_name} spans",
-                    span.service_name,
-                    "spans",
-                    safe(with_ids_elided(span.name)),
                     key,
-                    span.trace_id,
-                    span.span_id,
                 )
 
 

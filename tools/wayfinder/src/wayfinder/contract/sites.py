@@ -14,7 +14,7 @@ from datetime import timedelta
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
-from wayfinder.contract.patterns import safe, texts
+from wayfinder.contract.patterns import safe, texts, with_ids_elided
 from wayfinder.contract.report import Violation
 from wayfinder.store.model import LogRecordRow, MetricPoint, SpanRecord
 
@@ -80,6 +80,14 @@ def violation_at(site: Site, rule: str, attribute: str | None, message: str) -> 
     """A violation located at a site: its service, signal, subject and example trace."""
     return Violation(
         rule, message, site.service, site.signal, site.subject, attribute, site.trace_id, site.span_id
+    )
+
+
+def on_span(span: SpanRecord, rule: str, message: str, attribute: str | None = None) -> Violation:
+    """A violation located at a span: its service, its name with ids elided, its trace."""
+    subject = safe(with_ids_elided(span.name))
+    return Violation(
+        rule, message, span.service_name, "spans", subject, attribute, span.trace_id, span.span_id
     )
 
 

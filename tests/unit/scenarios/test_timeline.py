@@ -27,8 +27,8 @@ def test_a_ramp_tightens_the_limit_step_by_step_then_switches_off():
     switches = plan(scenario, 1, 1)
     ons = [s for s in switches if s.do == "on"]
     rates = [s.params["rate_per_s"] for s in ons if s.params]
-    assert rates[:3] == sorted(rates[:3], reverse=True)  # ramp: a wider bucket first
-    assert rates[2] == 0.7  # full strength is the file's value
+    assert rates[:3] == sorted(rates[:3], reverse=True)  # ramp: more turns a second first
+    assert rates[2] == 4.5  # full strength is the file's value
     assert switches[-1].do == "off" and switches[-1].scope == "eu-west"
 
 

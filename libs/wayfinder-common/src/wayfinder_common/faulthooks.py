@@ -61,14 +61,16 @@ class LatencyParams(HookParams):
 
 
 class RateLimitParams(HookParams):
-    """A token bucket per scope: `rate_per_s` tokens a second, at most `burst` saved up."""
+    """Turns per scope: `rate_per_s` a second, `burst` at once; a refused request keeps its turn
+    and may not come back for `cooldown_s`, whatever Retry-After (`retry_after_s`) told it."""
 
     rate_per_s: float = Field(gt=0, le=10_000)
     burst: int = Field(default=1, ge=1, le=1000)
     retry_after_s: int = Field(default=1, ge=0, le=600)
+    cooldown_s: float = Field(default=0.0, ge=0, le=600)
 
     def scaled(self, fraction: float) -> RateLimitParams:
-        # A ramp tightens the limit: at a tenth of the strength the bucket is ten times wider.
+        # A ramp tightens the limit: at a tenth of the strength it hands out ten times the turns.
         return self.model_copy(update={"rate_per_s": min(10_000.0, self.rate_per_s / max(fraction, 1e-3))})
 
 
@@ -156,7 +158,7 @@ class Hook:
 PROVIDER_SCOPES = tuple(f"authorize:{r}" for r in REGIONS) + ("invoice",)
 _hooks = [
     Hook("provider.latency", "extra provider latency, no errors", REGIONS, LatencyParams),
-    Hook("provider.rate_limit", "per-region token bucket: 429 with Retry-After", REGIONS, RateLimitParams),
+    Hook("provider.rate_limit", "per-region rate limit: 429 with Retry-After", REGIONS, RateLimitParams),
     Hook("provider.unavailable", "503 without Retry-After", REGIONS, ErrorRateParams),
     Hook("provider.behaviour", "every provider knob for one scope", PROVIDER_SCOPES, DependencyParams),
     Hook("invoice.gateway_failure", "invoice gateway 503s for one account tier", TIERS, ErrorRateParams),

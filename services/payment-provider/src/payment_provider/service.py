@@ -57,7 +57,10 @@ class Provider:
         switched = self.switches.params("provider.behaviour", scope)
         return switched if isinstance(switched, DependencyParams) else self.faults.get(scope)
 
-    async def _misbehave(self, scope: str, span: trace.Span, region: str | None = None) -> Refusal | None:
+    async def _misbehave(
+        self, scope: str, span: trace.Span, region: str | None = None, key: str = ""
+    ) -> Refusal | None:
+        """A refusal if a fault says so; `key` (the Idempotency-Key) keeps a rate-limited turn."""
         fault = self._fault(scope)
         delay = self.faults.delay_s(fault)
         slower = self.switches.params("provider.latency", region) if region else None
@@ -69,7 +72,7 @@ class Provider:
             await asyncio.sleep(self.hang_s)
         if region is not None:
             limit = self.switches.params("provider.rate_limit", region)
-            if not self.limits.admit(region, limit if isinstance(limit, RateLimitParams) else None):
+            if not self.limits.admit(region, limit if isinstance(limit, RateLimitParams) else None, key):
                 assert isinstance(limit, RateLimitParams)
                 span.set_attribute("provider.decision", "rate_limited")
                 return Refusal(429, limit.retry_after_s)
@@ -98,7 +101,7 @@ class Provider:
                 span.set_attribute("provider.decision", _decision(known))
                 return known
             scope = f"authorize:{request.region}"
-            refusal = await self._misbehave(scope, span, request.region)
+            refusal = await self._misbehave(scope, span, request.region, idempotency_key)
             if refusal is not None:
                 return refusal
             declined = request.card_token in DECLINING_TOKENS or self.faults.roll(

@@ -154,6 +154,20 @@ def test_the_walkthrough_scenario_produces_the_articles_trace(
             raise AssertionError(f"{exc}; answers seen: {dict(seen)}") from None
         assert authorize.attributes["region"] == "eu-west"
         assert authorize.attributes["payment.outcome"] == "authorized"
+
+        # The logs of that trace: the provider's 429 and its Retry-After, once per refused attempt.
+        def rate_limit_lines() -> list[Any] | None:
+            lines = [
+                record
+                for record in shop.store.logs(trace_id=authorize.trace_id)
+                if record.body == "payment provider rate-limited the request"
+            ]
+            return lines if len(lines) >= 2 else None
+
+        rate_limited = poll_until(rate_limit_lines, "the trace's two rate-limit log lines")
+        assert sorted(r.attributes["retry.attempt"] for r in rate_limited) == [0, 1]
+        assert {r.attributes["provider.retry_after_s"] for r in rate_limited} == {1}
+        assert {r.attributes["region"] for r in rate_limited} == {"eu-west"}
         # Regional, not fleet-wide: no other region's provider call was refused.
         refused = [
             s

@@ -162,6 +162,7 @@ class ProviderClient:
                 attempts=attempt + 1,
             )
         if response.status_code == 429:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
             # The provider's own words are local detail: a log line, not a span attribute.
             log.warning(
                 "payment provider rate-limited the request",
@@ -170,9 +171,10 @@ class ProviderClient:
                     "provider.error": _error_code(response),
                     "retry.attempt": attempt,
                     "region": region,
+                    **({} if retry_after is None else {"provider.retry_after_s": round(retry_after)}),
                 },
             )
-            return "rate_limited", parse_retry_after(response.headers.get("Retry-After"))
+            return "rate_limited", retry_after
         log.warning(
             "payment provider failed the request",
             extra={

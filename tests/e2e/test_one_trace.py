@@ -72,6 +72,7 @@ def test_business_spans_carry_the_domain_vocabulary(shop: Shop) -> None:
     assert worker["retry.attempt"] == 0
     invoice = by_name["invoice.create"].attributes
     assert invoice["invoice.status"] == "issued"
+    assert invoice["account.tier"] == "enterprise"  # a tier-wide invoice failure shows here
     assert invoice["invoice.id"].startswith("inv-")
     provider_calls = [
         s

@@ -51,16 +51,6 @@ SCOPE_KEYS: dict[str, ScopeKey] = {
     "sku": ScopeKey(None, "span.product.sku", span="inventory.lock_stock"),
 }
 
-# Spans announced for the registry that are not in it yet: the dashboard half is still checked.
-ANNOUNCED_SPANS = {"inventory.lock_stock"}
-
-# Known gaps, not dashboard ones: strict, so the day they are fixed these fail until removed.
-_NO_INVOICE_TIER = "invoice metrics and invoice.create carry no account.tier (issue 8, scenario 6)"
-KNOWN_GAPS = {
-    ("invoice-failures-enterprise", "account_tier"): _NO_INVOICE_TIER,
-    ("sampling-trap", "account_tier"): _NO_INVOICE_TIER,
-}
-
 
 def tempo_queries() -> list[tuple[str, str]]:
     """(where, TraceQL) for every Tempo panel query."""
@@ -102,10 +92,7 @@ def scope_cases() -> list[Any]:
         if not isinstance(scenario.answer.scope, dict):
             continue
         for key in scenario.answer.scope:
-            marks = []
-            if (name, key) in KNOWN_GAPS:
-                marks.append(pytest.mark.xfail(reason=KNOWN_GAPS[(name, key)], strict=True))
-            cases.append(pytest.param(name, key, id=f"{name}-{key}", marks=marks))
+            cases.append(pytest.param(name, key, id=f"{name}-{key}"))
     return cases
 
 
@@ -157,8 +144,6 @@ def test_the_scope_is_where_the_evidence_is(name: str, key: str):
     ]
     assert panels_found, f"{name}: no Tempo panel shows {scope.attribute} of {span} spans"
     declared = REGISTRY.span_defs_for(span)
-    if not declared and span in ANNOUNCED_SPANS:
-        pytest.skip(f"{span} is announced but not in telemetry/registry yet; the dashboard half passed")
     attribute = scope.attribute.split(".", 1)[1]
     if scope.attribute.startswith("resource."):
         assert attribute in REGISTRY.resource_attributes, f"resource attribute {attribute} is not declared"

@@ -15,6 +15,9 @@ from wayfinder.store.model import LogRecordRow, SpanRecord
 
 RULES = Path(__file__).resolve().parents[3] / "prometheus" / "rules"
 TRACE = "a" * 32
+STARTED = 1_800_000_000.0  # the walk's start, Unix seconds
+STALE = "2027-01-15T07:59:00.123456789Z"  # a minute before STARTED
+FRESH = "2027-01-15T08:00:20.5Z"
 
 
 @pytest.mark.parametrize(
@@ -69,8 +72,11 @@ class FakeBackend:
     def alerts(self) -> Answer[list[Alert]]:
         self.alert_polls += 1
         state = "firing" if self.alert_polls >= 3 else "pending"
-        alert = Alert("CheckoutLatencyHigh", state, {"region": "eu-west"}, {"summary": "p95 2.2s"}, "", "2.2")
-        return Answer([alert], "ALERTS")
+        summary = {"summary": "p95 2.2s"}
+        # Left firing by an earlier run (active long before this walk started): not this run's.
+        stale = Alert("CheckoutLatencyHigh", "firing", {"region": "eu-west"}, summary, STALE, "2.2")
+        alert = Alert("CheckoutLatencyHigh", state, {"region": "eu-west"}, summary, FRESH, "2.2")
+        return Answer([stale, alert], "ALERTS")
 
     def breakdown(
         self, metric: str, by: str | None, quantile: float, window: str, range_s: float
@@ -83,7 +89,11 @@ class FakeBackend:
 
     def exemplars(self, metric: str, by: str | None, range_s: float) -> Answer[list[ExemplarRef]]:
         other = ExemplarRef("b" * 32, "1", 0.3, 0.0, {"region": "us-east"})
-        return Answer([other, ExemplarRef(TRACE, "1", 2.2, 0.0, {"region": "eu-west"})], "exemplars")
+        # Most eu-west checkouts stay fast: the walk must open the one near eu-west's p95.
+        fast = ExemplarRef("c" * 32, "1", 0.2, 0.0, {"region": "eu-west"})
+        outlier = ExemplarRef("d" * 32, "1", 7.0, 0.0, {"region": "eu-west"})
+        slow = ExemplarRef(TRACE, "1", 2.1, 0.0, {"region": "eu-west"})
+        return Answer([other, fast, outlier, slow], "exemplars")
 
     def search_traces(self, query: TraceQuery) -> Answer[list[Any]]:
         raise AssertionError("the exemplar was enough")
@@ -146,6 +156,7 @@ def test_a_walk_goes_alert_metric_trace_attributes_logs_scope_and_names_each_com
         rules_dir=RULES,
         clock=lambda: now[0],
         sleep=sleep,
+        started_at=STARTED,
     )
     assert walk.run(wait_s=60) == 0
     text = out.getvalue()

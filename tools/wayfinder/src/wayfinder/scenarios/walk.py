@@ -15,13 +15,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
 
 from wayfinder.query.interface import QueryBackend
-from wayfinder.query.model import Answer, Breakdown, ExemplarRef, QueryError, TraceQuery
+from wayfinder.query.model import Answer, Breakdown, QueryError, TraceQuery
 from wayfinder.query.promql import by_label
 from wayfinder.scenarios import catalog
 from wayfinder.scenarios.model import Scenario
@@ -119,6 +120,7 @@ class Walk:
         rules_dir: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        started_at: float | None = None,
     ) -> None:
         from wayfinder.local.config import find_project_root
 
@@ -130,11 +132,15 @@ class Walk:
         self.rules_dir = rules_dir or find_project_root() / "prometheus" / "rules"
         self.clock = clock
         self.sleep = sleep
+        # An alert left firing by an earlier run is not this run's: it must have become active since.
+        self.started_at = time.time() if started_at is None else started_at
         # At training speed the rules' 5m windows are 30 s: read the metrics the same way.
         self.window = f"{max(1, round(300 / speed))}s"
         self.range_s = max(120.0, 1800 / speed)
         self.step = 0
         self.path: list[str] = []
+        # The affected slice's current quantile (step 2): a representative trace is one near it.
+        self.typical_slow: float | None = None
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -177,7 +183,8 @@ class Walk:
         started = self.clock()
         last_note = started
         while self.clock() < deadline:
-            if any(a.name == alert and a.state == "firing" for a in self.backend.alerts().value):
+            alerts = self.backend.alerts().value
+            if any(a.name == alert and a.state == "firing" and self._this_run(a.active_at) for a in alerts):
                 self.say(f"{alert} is firing after {self.clock() - started:.0f} s.")
                 return True
             if self.clock() - last_note >= 15:
@@ -185,6 +192,10 @@ class Walk:
                 self.say(f"  ... {last_note - started:.0f} s, still waiting for {alert}")
             self.sleep(2)
         return False
+
+    def _this_run(self, active_at: str) -> bool:
+        since = _unix_seconds(active_at)
+        return since is None or since >= self.started_at - 5
 
     def _scope_label(self) -> str | None:
         scope = self.answer.scope
@@ -199,7 +210,7 @@ class Walk:
 
         answer = self.backend.alerts()
         self.heading("the alert", "wayfinder alerts", answer.link)
-        firing = [a for a in answer.value if a.name == alert]
+        firing = [a for a in answer.value if a.name == alert and self._this_run(a.active_at)]
         self.say(render_alerts(firing, dashboards=self.backend.name == "compose"))
         self.pause()
 
@@ -210,6 +221,9 @@ class Walk:
         from wayfinder.query.render import render_breakdown
 
         answer = self._breakdown(metric, by or "http.route")
+        values = {s.label_value: s.value for s in answer.value.series if s.value is not None}
+        affected = self._affected()
+        self.typical_slow = values.get(affected) if affected else max(values.values(), default=None)
         flags = f"--by {by or 'http.route'} --window {self.window} --range {self.range_s:.0f}s"
         self.heading("the metric that moved, and where", f"wayfinder metrics {metric} {flags}", answer.link)
         self.say(render_breakdown(answer.value, f"{self.range_s / 60:g}m"))
@@ -248,9 +262,11 @@ class Walk:
         exemplars = self.backend.exemplars(metric, by, self.range_s).value
         affected, label = self._affected(), by_label(by) if by else None
         candidates = [e for e in exemplars if not affected or not label or e.series.get(label) == affected]
-        # Representative: the exemplar nearest the slice's typical slow request, not the outlier.
-        candidates.sort(key=lambda e: e.value)
-        for exemplar in _middle_first(candidates):
+        # Representative: the exemplar nearest the slice's p95 (what the alert saw), not the
+        # outlier and not one of the many fast requests; slowest first when that is unknown.
+        target = self.typical_slow
+        candidates.sort(key=lambda e: -e.value if target is None else abs(e.value - target))
+        for exemplar in candidates[:10]:
             found = self._open(exemplar.trace_id)
             if found is not None and found.span is not None:
                 return found
@@ -292,8 +308,12 @@ class Walk:
         children = sorted(
             (s for s in found.spans if s.parent_span_id == span.span_id), key=lambda s: s.start_unix_nano
         )
-        for child in children:
+        # Database spans are the trace's detail; the calls to other services tell the story.
+        calls = [c for c in children if "db.system.name" not in c.attributes]
+        for child in calls:
             self.say(f"  {child.name} {child.duration_ms:.0f} ms: {_attributes(child)}")
+        if len(calls) < len(children):
+            self.say(f"  (and {len(children) - len(calls)} database spans: `wayfinder trace` shows them)")
         self.pause()
 
     def _logs_step(self, found: Found) -> None:
@@ -327,15 +347,19 @@ class Walk:
             self.say(f"  {number}. {command}")
 
 
-def _middle_first(items: list[ExemplarRef]) -> list[ExemplarRef]:
-    """The median first, then outwards: the most typical of the slow requests leads."""
-    middle = len(items) // 2
-    order = sorted(range(len(items)), key=lambda i: (abs(i - middle), -i))
-    return [items[i] for i in order]
+def _unix_seconds(rfc3339: str) -> float | None:
+    """Prometheus's activeAt (nanosecond RFC 3339) as Unix seconds; None when absent or odd."""
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", rfc3339)
+    if match is None:
+        return None
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    whole = datetime.fromisoformat(match.group(1) + zone).timestamp()
+    return whole + float(match.group(2) or 0)
 
 
 def _attributes(span: SpanRecord) -> str:
-    shown = {k: v for k, v in span.attributes.items() if not k.startswith(("url.", "network.", "user_agent"))}
+    skipped = ("url.", "network.", "user_agent", "db.query.text")
+    shown = {k: v for k, v in span.attributes.items() if not k.startswith(skipped)}
     return " ".join(f"{k}={v}" for k, v in sorted(shown.items())) or "(none)"
 
 

@@ -80,6 +80,7 @@ def test_scenario_is_diagnosable_and_the_shop_healthy_after(
             "span": evidence.span is not None,
             "log": evidence.span is not None and evidence.log_pattern is not None,
         }
+        print(render(name, checks))  # shown with -s or -rP: what proved it
         assert {c.element for c in checks if c.ok} == {e for e, wanted in expected.items() if wanted}
     finally:
         stopped = wayfinder(shop, "scenario", "stop", prometheus=prometheus)
@@ -94,10 +95,12 @@ def test_scenario_is_diagnosable_and_the_shop_healthy_after(
         after[0] = healthy(backend, shop.stack.postgres.url)
         return after[0] if passed(after[0]) else None
 
+    waited = time.monotonic()
     try:
         poll_until(recovered, f"the shop healthy again after {name}", HEALTHY_WAIT_S)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{_failing(after[0])}") from None
+    print(render(f"healthy again after {time.monotonic() - waited:.0f} s", after[0]))
 
 
 def test_verify_needs_the_trainer_token(shop: Shop) -> None:

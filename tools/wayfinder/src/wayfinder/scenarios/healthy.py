@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wayfinder.query.interface import QueryBackend
 from wayfinder.query.model import QueryError
-from wayfinder.scenarios.verify import Check
+from wayfinder.scenarios.verify import Check, labels_text
 
 # A reservation still holding stock for an order that is not confirmed (failed, or never
 # written): the stock it took is lost to every later customer.
@@ -19,14 +19,14 @@ def healthy(backend: QueryBackend, database_url: str | None) -> list[Check]:
 
 
 def no_alert_firing(backend: QueryBackend) -> Check:
+    """Nothing firing, and nothing pending either: a pending alert is a rule that still sees the
+    fault in its window, and fires once its `for` has passed."""
     try:
-        firing = [a for a in backend.alerts().value if a.state == "firing"]
+        active = backend.alerts().value
     except QueryError as exc:
         return Check("no alert firing", False, f"no answer: {exc}")
-    names = ", ".join(
-        f"{a.name} ({' '.join(f'{k}={v}' for k, v in sorted(a.labels.items()))})" for a in firing
-    )
-    return Check("no alert firing", not firing, names or "none firing")
+    names = ", ".join(f"{a.state} {a.name} ({labels_text(a.labels)})" for a in active)
+    return Check("no alert firing", not active, names or "none firing or pending")
 
 
 def _gauge_total(backend: QueryBackend, name: str, by: str) -> tuple[float | None, str]:

@@ -78,7 +78,7 @@ def _guarded_many(element: str, check: Callable[[], list[Check]]) -> list[Check]
         return [Check(element, False, f"no answer: {exc}")]
 
 
-def _labels(labels: dict[str, str]) -> str:
+def labels_text(labels: dict[str, str]) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("alertname", "__name__"))
 
 
@@ -86,10 +86,10 @@ def alert_fired(backend: QueryBackend, name: str, range_s: float) -> Check:
     """The expected alert fires now, or fired during the run (it may have resolved since)."""
     now = [a for a in backend.alerts().value if a.state == "firing" and a.name == name]
     if now:
-        return Check("alert", True, f"{name} firing: {_labels(now[0].labels)}")
+        return Check("alert", True, f"{name} firing: {labels_text(now[0].labels)}")
     before = [labels for labels in backend.fired(range_s).value if labels.get("alertname") == name]
     if before:
-        return Check("alert", True, f"{name} fired (resolved since): {_labels(before[0])}")
+        return Check("alert", True, f"{name} fired (resolved since): {labels_text(before[0])}")
     return Check("alert", False, f"{name} neither firing nor fired in the last {range_s:.0f} s")
 
 
@@ -148,7 +148,8 @@ def span_and_logs(
         service=span.service, span_name=span.name, attributes=attributes, limit=TRACES_SEARCHED
     )
     traces = [t for t in backend.search_traces(query).value if t.start_unix_nano >= since_s * 1e9]
-    wanted = f"{span.name} of {span.service} with {_labels({k: v for k, v in attributes})}".rstrip(" with")
+    with_attributes = f" with {labels_text(dict(attributes))}" if attributes else ""
+    wanted = f"{span.name} of {span.service}{with_attributes}"
     if not traces:
         return [Check("span", False, f"no trace of the run holds {wanted}")]
     if log_pattern is None:

@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null)
 RUN := uv run --frozen
 
-.PHONY: help up down status checkout test test-fast lint bench deps setup stack-smoke
+.PHONY: help up down status checkout test test-fast test-scenarios lint bench deps setup stack-smoke
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ checkout: deps ## place one order and show its trace as a waterfall
 
 test: lint setup ## lint, then every test: unit, integration (real Postgres/Redis), end-to-end, stack validation
 	@$(RUN) pytest -q
+
+test-scenarios: setup ## every failure scenario at training speed: diagnosable from telemetry, healthy after (one at a time)
+	@$(RUN) pytest -q -m scenarios tests/e2e/test_scenario_diagnosable.py
 
 test-fast: deps ## unit tests only
 	@$(RUN) pytest -q tests/unit

@@ -150,3 +150,27 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         stack.down()
         receiver.stop()
         store.close()
+
+
+@pytest.fixture
+def prometheus(shop: Shop) -> Iterator[Any]:
+    """Local mode's Prometheus, as `wayfinder up` runs it, scraping the receiver the shop exports to."""
+    from urllib.parse import urlsplit
+
+    from wayfinder.local.prerequisites import MissingPrerequisite, prometheus_server
+    from wayfinder.local.prometheus import LocalPrometheus
+
+    from tests.support import missing_tool
+
+    try:
+        prometheus_server()
+    except MissingPrerequisite as exc:
+        missing_tool(str(exc))
+    port = urlsplit(shop.config.otlp_endpoint).port
+    config = shop.config.model_copy(update={"store_port": port, "prometheus_port": free_port()})
+    local = LocalPrometheus(config, shop.stack.processes)
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()

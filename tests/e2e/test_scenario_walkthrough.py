@@ -5,72 +5,18 @@ the local Prometheus, switched to the training-speed rules for the run, fires th
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import pytest
-from wayfinder.local.prerequisites import MissingPrerequisite, prometheus_server
 from wayfinder.local.prometheus import LocalPrometheus
 from wayfinder.scenarios.paths import StatePaths
 from wayfinder.scenarios.run import runner_pid
 
 from tests.e2e.conftest import Shop
-from tests.support import free_port, missing_tool, poll_until
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def prometheus(shop: Shop) -> Iterator[LocalPrometheus]:
-    """Local mode's Prometheus, as `wayfinder up` runs it, scraping the receiver the shop exports to."""
-    try:
-        prometheus_server()
-    except MissingPrerequisite as exc:
-        missing_tool(str(exc))
-    port = urlsplit(shop.config.otlp_endpoint).port
-    config = shop.config.model_copy(update={"store_port": port, "prometheus_port": free_port()})
-    local = LocalPrometheus(config, shop.stack.processes)
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop()
-
-
-def _wayfinder(
-    shop: Shop, *args: str, prometheus: LocalPrometheus | None = None, **extra: str
-) -> subprocess.CompletedProcess[str]:
-    c = shop.config
-    # The CLI finds the local Prometheus, and rewrites its config, from the same settings.
-    ports = (
-        {"STORE": c.store_port, "PROMETHEUS": free_port()}
-        if prometheus is None
-        else {"STORE": prometheus.config.store_port, "PROMETHEUS": prometheus.config.prometheus_port}
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WAYFINDER_")}
-    env.update(extra)
-    env.update(
-        {
-            "WAYFINDER_HOME": str(c.home),
-            "WAYFINDER_MODE": "local",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": c.otlp_endpoint,
-            "WAYFINDER_ENVIRONMENT": c.environment,
-            **{
-                f"WAYFINDER_{n.upper()}_PORT": str(getattr(c, f"{n}_port"))
-                for n in ("postgres", "redis", "checkout", "inventory", "payment", "provider")
-            },
-            **{f"WAYFINDER_{n}_PORT": str(p) for n, p in ports.items()},
-        }
-    )
-    command = [sys.executable, "-m", "wayfinder.cli", *args]
-    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+from tests.e2e.scenario_support import rule_folders, wayfinder
+from tests.support import poll_until
 
 
 def _attempts(shop: Shop, authorize: Any) -> list[Any]:
@@ -88,17 +34,12 @@ def _attempts(shop: Shop, authorize: Any) -> list[Any]:
     )
 
 
-def _rule_folders(prometheus: LocalPrometheus) -> set[str] | None:
-    files = prometheus.rule_files()
-    return None if not files else {Path(f).parent.name for f in files}
-
-
 def test_the_walkthrough_scenario_produces_the_articles_trace(
     shop: Shop, prometheus: LocalPrometheus
 ) -> None:
     since = time.time_ns()
-    poll_until(lambda: _rule_folders(prometheus) == {"rules"}, "the local Prometheus on prometheus/rules")
-    started = _wayfinder(
+    poll_until(lambda: rule_folders(prometheus) == {"rules"}, "the local Prometheus on prometheus/rules")
+    started = wayfinder(
         shop,
         "scenario",
         "start",
@@ -114,10 +55,10 @@ def test_the_walkthrough_scenario_produces_the_articles_trace(
     paths = StatePaths(shop.config.home)
     try:
         poll_until(
-            lambda: _rule_folders(prometheus) == {"rules-training"},
+            lambda: rule_folders(prometheus) == {"rules-training"},
             "the local Prometheus switched to the training-speed rules",
         )
-        status = _wayfinder(shop, "scenario", "status", "--json", prometheus=prometheus)
+        status = wayfinder(shop, "scenario", "status", "--json", prometheus=prometheus)
         assert '"running": true' in status.stdout and "eu-west" not in status.stdout
         assert "provider-rate-limit" not in status.stdout
         # Process titles: the runner's command line names only the state folder.
@@ -178,7 +119,7 @@ def test_the_walkthrough_scenario_produces_the_articles_trace(
 
         # The alert the trainee starts from, firing in local mode's Prometheus at training speed.
         def firing() -> list[str] | None:
-            status = _wayfinder(shop, "scenario", "status", "--json", prometheus=prometheus)
+            status = wayfinder(shop, "scenario", "status", "--json", prometheus=prometheus)
             alerts = json.loads(status.stdout)["firing_alerts"] or []
             return alerts if "CheckoutLatencyHigh" in alerts else None
 
@@ -188,14 +129,14 @@ def test_the_walkthrough_scenario_produces_the_articles_trace(
         revealed = _wayfinder_revealed(shop)
         assert "provider-rate-limit-eu-west" in revealed and "provider.rate_limit" in revealed
     finally:
-        stopped = _wayfinder(shop, "scenario", "stop", prometheus=prometheus)
+        stopped = wayfinder(shop, "scenario", "stop", prometheus=prometheus)
     assert stopped.returncode == 0, stopped.stderr
-    poll_until(lambda: _rule_folders(prometheus) == {"rules"}, "the real-speed rules back after the run")
+    poll_until(lambda: rule_folders(prometheus) == {"rules"}, "the real-speed rules back after the run")
     assert runner_pid(paths) is None
     assert shop.faults.state().entries == []
 
 
 def _wayfinder_revealed(shop: Shop) -> str:
-    result = _wayfinder(shop, "scenario", "status", "--reveal", WAYFINDER_TRAINER_TOKEN=shop.faults.token)
+    result = wayfinder(shop, "scenario", "status", "--reveal", WAYFINDER_TRAINER_TOKEN=shop.faults.token)
     assert result.returncode == 0, result.stderr
     return result.stdout

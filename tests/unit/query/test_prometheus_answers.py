@@ -102,7 +102,7 @@ def test_breakdown_puts_the_slow_region_first_and_no_data_last(replay: Replay) -
     # The same expression for the table (instant) and the chart (range, 30 steps over the range).
     assert replay.params("/api/v1/query")[0]["query"] == expr
     ranged = replay.params("/api/v1/query_range")[0]
-    assert ranged["query"] == expr and ranged["step"] == "30s"
+    assert ranged["query"] == expr and float(ranged["step"]) == 30.0
 
 
 def test_breakdown_with_no_data_has_no_series(replay: Replay) -> None:

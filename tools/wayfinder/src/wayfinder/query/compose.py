@@ -36,6 +36,10 @@ class ComposeBackend:
         link = explore.promql_link(self.grafana, 'ALERTS{alertstate=~"firing|pending"}')
         return Answer(self.prometheus.alerts(), "GET /api/v1/alerts", link)
 
+    def fired(self, range_s: float) -> Answer[list[dict[str, str]]]:
+        expr, found = self.prometheus.fired(range_s)
+        return Answer(found, expr, explore.promql_link(self.grafana, expr))
+
     def breakdown(
         self, metric: str, by: str | None, quantile: float, window: str, range_s: float
     ) -> Answer[Breakdown]:

@@ -21,6 +21,10 @@ class QueryBackend(Protocol):
         """Firing and pending alerts."""
         ...
 
+    def fired(self, range_s: float) -> Answer[list[dict[str, str]]]:
+        """The labels of every alert firing at some point in the last `range_s` seconds (resolved too)."""
+        ...
+
     def breakdown(
         self, metric: str, by: str | None, quantile: float, window: str, range_s: float
     ) -> Answer[Breakdown]:

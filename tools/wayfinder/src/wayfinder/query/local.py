@@ -28,6 +28,10 @@ class LocalBackend:
                 f"{exc}\n(`wayfinder status` says whether local mode's Prometheus runs)"
             ) from exc
 
+    def fired(self, range_s: float) -> Answer[list[dict[str, str]]]:
+        expr, found = self.prometheus.fired(range_s)
+        return Answer(found, expr)
+
     def breakdown(
         self, metric: str, by: str | None, quantile: float, window: str, range_s: float
     ) -> Answer[Breakdown]:

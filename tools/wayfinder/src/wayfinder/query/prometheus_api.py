@@ -60,6 +60,12 @@ class PrometheusAPI:
         # Firing first, then by name: what pages someone comes first.
         return sorted(alerts, key=lambda a: (a.state != "firing", a.name, sorted(a.labels.items())))
 
+    def fired(self, range_s: float) -> tuple[str, list[dict[str, str]]]:
+        """The labels of every alert that was firing at some point in the last `range_s` seconds."""
+        expr = f'max_over_time(ALERTS{{alertstate="firing"}}[{max(1, round(range_s))}s])'
+        found = [dict(r["metric"]) for r in self._vector(expr, time.time())]
+        return expr, sorted(found, key=lambda labels: sorted(labels.items()))
+
     def metric(self, name: str) -> MetricRef:
         return promql.resolve(name, self.get("label/__name__/values"))
 
@@ -69,8 +75,9 @@ class PrometheusAPI:
         expr = promql.breakdown_expr(metric, by, quantile, window)
         now = time.time()
         current = {_key(r["metric"], by): _number(r["value"][1]) for r in self._vector(expr, now)}
+        # Seconds as a plain float: a duration string with a fraction ("5.1s") is refused.
         step = max(1.0, range_s / CHART_POINTS)
-        ranged = self.get("query_range", query=expr, start=now - range_s, end=now, step=f"{step:g}s")
+        ranged = self.get("query_range", query=expr, start=now - range_s, end=now, step=f"{step:.3f}")
         points: dict[str, tuple[tuple[float, float], ...]] = {}
         for result in ranged.get("result", []):
             values = tuple(

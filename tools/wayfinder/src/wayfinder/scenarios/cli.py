@@ -173,6 +173,14 @@ def _firing_alerts(url: str) -> list[str] | None:
     return sorted({a["labels"]["alertname"] for a in answer["data"]["alerts"] if a.get("state") == "firing"})
 
 
+def trainer_token(paths: StatePaths, settings: ScenarioSettings) -> str | None:
+    """WAYFINDER_TRAINER_TOKEN when it is this installation's token (what opens the sealed run)."""
+    token = settings.trainer_token
+    if not token or not hmac.compare_digest(token.encode(), FaultControl(paths).token.encode()):
+        return None
+    return token
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     paths, settings = _paths(), ScenarioSettings()
     pid = runner_pid(paths)
@@ -183,8 +191,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         # The start time is the run spec file's, so it needs no token and names nothing.
         report["elapsed_s"] = round(time.time() - paths.run.stat().st_mtime)
     if args.reveal:
-        token = settings.trainer_token
-        if not token or not hmac.compare_digest(token.encode(), FaultControl(paths).token.encode()):
+        token = trainer_token(paths, settings)
+        if token is None:
             print("--reveal needs the trainer's token in WAYFINDER_TRAINER_TOKEN", file=sys.stderr)
             return 3
         if paths.run.exists():

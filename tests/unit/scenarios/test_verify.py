@@ -1,0 +1,185 @@
+"""`wayfinder verify`'s judging, on a fake query backend's answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wayfinder.navigator.tree import TraceSummary
+from wayfinder.query.model import Alert, Answer, Breakdown, MetricRef, QueryError, Series, TraceQuery
+from wayfinder.scenarios import catalog
+from wayfinder.scenarios.healthy import healthy
+from wayfinder.scenarios.model import MetricEvidence
+from wayfinder.scenarios.verify import Check, judge_scope, passed, verify
+from wayfinder.scenarios.verify_cli import render, run_window
+from wayfinder.store.model import LogRecordRow
+
+NOW = 1_800_000_000.0
+SINCE = NOW - 120
+LATENCY = MetricRef("payment_provider_request_duration_seconds", "histogram")
+
+
+def _series(label: str, *values: float) -> Series:
+    return Series(label, values[-1], tuple((NOW - 10 * i, v) for i, v in enumerate(values)))
+
+
+def _breakdown(by: str, **peaks: tuple[float, ...]) -> Breakdown:
+    return Breakdown(LATENCY, by, "p95", "30s", tuple(_series(k, *v) for k, v in peaks.items()))
+
+
+def _alert(name: str, state: str = "firing", **labels: str) -> Alert:
+    return Alert(name, state, {"alertname": name, **labels}, {}, "", "1")
+
+
+def _log(trace_id: str, body: str) -> LogRecordRow:
+    return LogRecordRow(0, "WARN", 13, body, trace_id, None, "payment", {}, {}, "payment")
+
+
+@dataclass
+class FakeBackend:
+    """Canned answers; records the trace queries it was asked."""
+
+    name: str = "fake"
+    firing: list[Alert] = field(default_factory=list)
+    history: list[dict[str, str]] = field(default_factory=list)
+    breakdowns: dict[str, Breakdown] = field(default_factory=dict)
+    traces: list[TraceSummary] = field(default_factory=list)
+    logs: dict[str, list[LogRecordRow]] = field(default_factory=dict)
+    asked: list[TraceQuery] = field(default_factory=list)
+
+    def alerts(self) -> Answer[list[Alert]]:
+        return Answer(self.firing, "alerts")
+
+    def fired(self, range_s: float) -> Answer[list[dict[str, str]]]:
+        return Answer(self.history, "fired")
+
+    def breakdown(
+        self, metric: str, by: str | None, quantile: float, window: str, range_s: float
+    ) -> Answer[Breakdown]:
+        if metric not in self.breakdowns:
+            raise QueryError(f"no metric named {metric!r}")
+        return Answer(self.breakdowns[metric], metric)
+
+    def exemplars(self, metric: str, by: str | None, range_s: float) -> Answer[list[object]]:
+        return Answer([], metric)
+
+    def search_traces(self, query: TraceQuery) -> Answer[list[TraceSummary]]:
+        self.asked.append(query)
+        return Answer(self.traces, "search")
+
+    def trace(self, trace_id: str) -> Answer[list[object]]:
+        return Answer([], trace_id)
+
+    def trace_logs(self, trace_id: str) -> Answer[list[LogRecordRow]]:
+        return Answer(self.logs.get(trace_id, []), trace_id)
+
+
+def _trace(trace_id: str, start_s: float) -> TraceSummary:
+    return TraceSummary(
+        trace_id, "POST /checkout", "checkout-api", ["checkout-api"], int(start_s * 1e9), 0, 5, 0
+    )
+
+
+def _walkthrough_backend() -> FakeBackend:
+    return FakeBackend(
+        history=[{"alertname": "CheckoutLatencyHigh", "region": "eu-west"}],
+        breakdowns={
+            "payment_provider_retries_total": _breakdown(
+                "region", **{"eu-west": (0.0, 0.4), "us-east": (0.0, 0.0)}
+            )
+        },
+        traces=[_trace("a" * 32, NOW - 30), _trace("b" * 32, NOW - 20)],
+        logs={"b" * 32: [_log("b" * 32, "payment provider rate-limited the request")]},
+    )
+
+
+def test_the_walkthrough_key_is_proven_element_by_element() -> None:
+    backend = _walkthrough_backend()
+    checks = verify(catalog.load("provider-rate-limit-eu-west"), backend, SINCE, NOW, "30s")  # type: ignore[arg-type]
+    assert [c.element for c in checks] == ["alert", "scope", "span", "log"]
+    assert passed(checks), render("x", checks)
+    assert "fired (resolved since): region=eu-west" in checks[0].evidence
+    # The trace reported is the one whose logs match, not merely the newest.
+    assert "b" * 32 in checks[2].evidence and "rate-limited" in checks[3].evidence
+    assert backend.asked[0].attributes == (("region", "eu-west"), ("provider.decision", "rate_limited"))
+
+
+def test_a_missing_log_line_a_missing_alert_and_old_traces_fail() -> None:
+    backend = _walkthrough_backend()
+    backend.history = [{"alertname": "PaymentRetryAmplification"}]
+    backend.logs = {}
+    checks = verify(catalog.load("provider-rate-limit-eu-west"), backend, SINCE, NOW, "30s")  # type: ignore[arg-type]
+    assert {c.element: c.ok for c in checks} == {"alert": False, "scope": True, "span": True, "log": False}
+    assert not passed(checks)
+    backend.traces = [_trace("c" * 32, SINCE - 1)]  # before the run started
+    checks = verify(catalog.load("provider-rate-limit-eu-west"), backend, SINCE, NOW, "30s")  # type: ignore[arg-type]
+    assert {c.element: c.ok for c in checks}["span"] is False
+
+
+def test_the_affected_value_must_stand_out_from_every_other() -> None:
+    metric = MetricEvidence(name="x", by="region", affected="ap-south")
+    clear = _breakdown("region", **{"ap-south": (0.2, 1.9), "us-east": (0.2, 0.3), "eu-west": (0.25,)})
+    assert judge_scope(metric, {"region": "ap-south"}, clear).ok
+    close = _breakdown("region", **{"ap-south": (0.2, 0.5), "us-east": (0.3,)})
+    assert not judge_scope(metric, {"region": "ap-south"}, close).ok
+    absent = _breakdown("region", **{"us-east": (0.3,)})
+    assert not judge_scope(metric, {"region": "ap-south"}, absent).ok
+    # A peak earlier in the run counts: the fault may have recovered by now.
+    recovered = _breakdown("region", **{"ap-south": (2.0, 0.2), "us-east": (0.2, 0.2)})
+    assert judge_scope(metric, {"region": "ap-south"}, recovered).ok
+
+
+def test_fleet_wide_and_no_incident_mean_nothing_stands_out() -> None:
+    metric = MetricEvidence(name="x", by="region")
+    alike = _breakdown("region", **{"a": (0.9,), "b": (1.1,), "c": (1.2,)})
+    one_slow = _breakdown("region", **{"a": (0.3,), "b": (0.3,), "c": (1.2,)})
+    for scope in ("fleet-wide", "none"):
+        assert judge_scope(metric, scope, alike).ok
+        assert not judge_scope(metric, scope, one_slow).ok
+    assert not judge_scope(metric, "none", _breakdown("region")).ok  # no data proves nothing
+
+
+def test_no_incident_fails_when_any_alert_fired() -> None:
+    backend = FakeBackend(
+        breakdowns={"checkout_request_duration_seconds_bucket": _breakdown("region", a=(0.3,), b=(0.35,))}
+    )
+    scenario = catalog.load("no-incident")
+    assert passed(verify(scenario, backend, SINCE, NOW, "30s"))  # type: ignore[arg-type]
+    backend.history = [{"alertname": "InvoicesMissing"}]
+    checks = verify(scenario, backend, SINCE, NOW, "30s")  # type: ignore[arg-type]
+    assert not passed(checks) and "InvoicesMissing" in checks[0].evidence
+
+
+def test_a_backend_that_cannot_answer_is_a_missing_element_not_a_crash() -> None:
+    checks = verify(catalog.load("provider-slow-ap-south"), FakeBackend(), SINCE, NOW, "30s")  # type: ignore[arg-type]
+    scope = next(c for c in checks if c.element == "scope")
+    assert scope.ok is False and "no answer" in scope.evidence
+
+
+def _gauges(missing: float, dead: float) -> dict[str, Breakdown]:
+    gauge = MetricRef("invoice_missing", "gauge")
+    return {
+        "invoice.missing": Breakdown(gauge, "order_age", "value", "5m", (Series("under_1m", missing),)),
+        "invoice.dead_letters": Breakdown(gauge, "failure_reason", "value", "5m", (Series("gateway", dead),)),
+    }
+
+
+def test_healthy_needs_no_alert_pending_and_every_invoice() -> None:
+    backend = FakeBackend(breakdowns=_gauges(0, 0))
+    checks = healthy(backend, None)  # type: ignore[arg-type]
+    assert passed(checks)  # the stock check is skipped (no database here), the rest holds
+    assert [c.ok for c in checks] == [True, True, True, None]
+    backend.firing = [_alert("CheckoutLatencyHigh", "pending", region="ap-south")]
+    assert not passed(healthy(backend, None))  # type: ignore[arg-type]
+    backend.firing = []
+    backend.breakdowns = _gauges(3, 0)
+    failed = [c for c in healthy(backend, None) if c.ok is False]  # type: ignore[arg-type]
+    assert [c.element for c in failed] == ["every order invoiced"]
+
+
+def test_nothing_checked_is_not_a_pass() -> None:
+    assert not passed([Check("no reservation stuck", None, "not checked")])
+    assert not passed([])
+
+
+def test_the_window_is_the_rules_window_at_the_runs_speed() -> None:
+    assert run_window(10) == "30s" and run_window(1) == "5m"

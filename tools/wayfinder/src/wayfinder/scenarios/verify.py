@@ -1,0 +1,168 @@
+"""Prove a scenario's answer key from telemetry alone, and the shop healthy after a run.
+
+Every check goes through the query layer (wayfinder.query.interface), so it holds in local mode
+and on the compose stack alike; only the stock check reads the shop's database (stock is not
+telemetry). Each element of the answer key becomes one Check: ok or missing, plus the evidence
+found (alert labels, breakdown values, a trace id, a log line) or what was looked at instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from wayfinder.query.interface import QueryBackend
+from wayfinder.query.model import Breakdown, QueryError, TraceQuery
+from wayfinder.scenarios.model import MetricEvidence, Scenario, SpanEvidence
+
+# A value "stands out" when its peak is at least this many times every other value's peak; a
+# ratio below it between the highest and the lowest means "nothing stands out".
+STANDOUT = 2.0
+TRACES_SEARCHED = 20
+
+
+@dataclass(frozen=True)
+class Check:
+    element: str
+    ok: bool | None  # None: not checkable in this mode (said in the evidence), not a failure
+    evidence: str
+
+
+def passed(checks: list[Check]) -> bool:
+    return all(c.ok is not False for c in checks) and any(c.ok for c in checks)
+
+
+def verify(
+    scenario: Scenario, backend: QueryBackend, since_s: float, now_s: float, window: str
+) -> list[Check]:
+    """One check per element of the answer key, over the telemetry since the run started."""
+    answer, evidence = scenario.answer, scenario.answer.evidence
+    range_s = max(60.0, now_s - since_s)
+    checks: list[Check] = []
+    if answer.alert:
+        checks.append(_guarded("alert", lambda: alert_fired(backend, answer.alert or "", range_s)))
+    if answer.scope == "none":
+        checks.append(_guarded("alert", lambda: nothing_fired(backend, range_s)))
+    if evidence.metric:
+        metric = evidence.metric
+        checks.append(
+            _guarded(
+                "scope",
+                lambda: judge_scope(
+                    metric,
+                    answer.scope,
+                    backend.breakdown(metric.name, metric.by, 0.95, window, range_s).value,
+                ),
+            )
+        )
+    if evidence.span:
+        span = evidence.span
+        checks.extend(
+            _guarded_many("span", lambda: span_and_logs(backend, span, evidence.log_pattern, since_s))
+        )
+    return checks
+
+
+def _guarded(element: str, check: Callable[[], Check]) -> Check:
+    try:
+        return check()
+    except QueryError as exc:
+        return Check(element, False, f"no answer: {exc}")
+
+
+def _guarded_many(element: str, check: Callable[[], list[Check]]) -> list[Check]:
+    try:
+        return check()
+    except QueryError as exc:
+        return [Check(element, False, f"no answer: {exc}")]
+
+
+def labels_text(labels: dict[str, str]) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("alertname", "__name__"))
+
+
+def alert_fired(backend: QueryBackend, name: str, range_s: float) -> Check:
+    """The expected alert fires now, or fired during the run (it may have resolved since)."""
+    now = [a for a in backend.alerts().value if a.state == "firing" and a.name == name]
+    if now:
+        return Check("alert", True, f"{name} firing: {labels_text(now[0].labels)}")
+    before = [labels for labels in backend.fired(range_s).value if labels.get("alertname") == name]
+    if before:
+        return Check("alert", True, f"{name} fired (resolved since): {labels_text(before[0])}")
+    return Check("alert", False, f"{name} neither firing nor fired in the last {range_s:.0f} s")
+
+
+def nothing_fired(backend: QueryBackend, range_s: float) -> Check:
+    """No incident: no alert fires now nor fired during the run."""
+    names = {a.name for a in backend.alerts().value if a.state == "firing"}
+    names |= {labels.get("alertname", "?") for labels in backend.fired(range_s).value}
+    if names:
+        return Check("alert", False, f"alerts fired: {', '.join(sorted(names))}")
+    return Check("alert", True, f"no alert fired in the last {range_s:.0f} s")
+
+
+def peaks(breakdown: Breakdown) -> dict[str, float]:
+    """Each label value's highest value over the range (a fault may have recovered by now)."""
+    found: dict[str, float] = {}
+    for series in breakdown.series:
+        values = [v for _, v in series.points] + ([series.value] if series.value is not None else [])
+        if values:
+            found[series.label_value] = max(values)
+    return found
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def judge_scope(metric: MetricEvidence, scope: object, breakdown: Breakdown) -> Check:
+    """The breakdown separates the affected value; fleet-wide: every value alike; none: nothing stands out."""
+    top = peaks(breakdown)
+    shown = ", ".join(f"{k} {_fmt(v)}" for k, v in sorted(top.items(), key=lambda kv: -kv[1]))
+    what = f"{metric.name} {breakdown.statistic} by {metric.by} (peak over the run): {shown or 'no data'}"
+    if not top:
+        return Check("scope", False, what)
+    if metric.affected is not None:
+        mine = top.get(metric.affected)
+        others = [v for k, v in top.items() if k != metric.affected]
+        ok = mine is not None and mine > 0 and all(mine >= STANDOUT * v for v in others)
+        return Check("scope", ok, f"{what}; expected {metric.affected} to stand out ({STANDOUT:g}x)")
+    highest, lowest = max(top.values()), min(top.values())
+    alike = lowest > 0 and highest < STANDOUT * lowest
+    if scope == "fleet-wide":
+        return Check("scope", alike and len(top) > 1, f"{what}; expected every value alike (fleet-wide)")
+    if scope == "none":
+        return Check("scope", alike, f"{what}; expected nothing to stand out")
+    return Check("scope", highest > 0, f"{what}; expected a non-zero value")
+
+
+def span_and_logs(
+    backend: QueryBackend, span: SpanEvidence, log_pattern: str | None, since_s: float
+) -> list[Check]:
+    """A trace of the run holds the named span with its attributes; that trace's logs match the pattern."""
+    attributes = tuple(
+        (k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in span.attributes.items()
+    )
+    query = TraceQuery(
+        service=span.service, span_name=span.name, attributes=attributes, limit=TRACES_SEARCHED
+    )
+    traces = [t for t in backend.search_traces(query).value if t.start_unix_nano >= since_s * 1e9]
+    with_attributes = f" with {labels_text(dict(attributes))}" if attributes else ""
+    wanted = f"{span.name} of {span.service}{with_attributes}"
+    if not traces:
+        return [Check("span", False, f"no trace of the run holds {wanted}")]
+    if log_pattern is None:
+        return [Check("span", True, f"{wanted} in trace {traces[0].trace_id}")]
+    pattern = re.compile(log_pattern)
+    for trace in traces:
+        for record in backend.trace_logs(trace.trace_id).value:
+            if pattern.search(record.body):
+                return [
+                    Check("span", True, f"{wanted} in trace {trace.trace_id}"),
+                    Check("log", True, f"trace {trace.trace_id}: {record.service_name}: {record.body}"),
+                ]
+    return [
+        Check("span", True, f"{wanted} in trace {traces[0].trace_id}"),
+        Check("log", False, f"no log line matching {log_pattern!r} in {len(traces)} such traces"),
+    ]

@@ -1,0 +1,127 @@
+"""`wayfinder verify SCENARIO` and `wayfinder verify --healthy`: the trainer's proof, as a checklist.
+
+A top-level command rather than a `scenario` verb: it is not part of running a drill but a check
+over whatever telemetry the current mode holds, and it is the trainer's, not the trainee's.
+Proving a scenario names its answer, so it needs WAYFINDER_TRAINER_TOKEN (as `scenario status
+--reveal` does); a token, not "only after the run", because a trainer (and the diagnosability
+test) checks while the run goes on. The healthy check names nothing and needs no token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from typing import Any
+
+from wayfinder.scenarios.verify import Check, passed
+
+HEALTHY_WAIT_S = 420.0  # the real-speed rules' 5m windows must forget the run, plus evaluations
+
+
+def register(sub: Any) -> None:
+    verify = sub.add_parser(
+        "verify", help="trainer: prove a scenario's answer key from telemetry, or the shop healthy again"
+    )
+    verify.add_argument("scenario", nargs="?", help="the scenario whose answer key to prove")
+    verify.add_argument("--healthy", action="store_true", help="instead: no alert, no stuck stock, invoices")
+    verify.add_argument("--wait", type=float, default=None, help="retry until it holds, at most this many s")
+    verify.add_argument("--json", action="store_true", help="one JSON object instead")
+    verify.set_defaults(handler=cmd_verify)
+
+
+def render(title: str, checks: list[Check]) -> str:
+    marks = {True: "ok     ", False: "MISSING", None: "skipped"}
+    lines = [title] + [f"  {marks[c.ok]} {c.element:<24} {c.evidence}" for c in checks]
+    lines.append("PASS" if passed(checks) else "FAIL")
+    return "\n".join(lines)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from wayfinder.query.model import QueryError
+    from wayfinder.query.select import backend
+
+    if args.healthy == bool(args.scenario):
+        print("wayfinder verify: name a SCENARIO, or pass --healthy", file=sys.stderr)
+        return 2
+    try:
+        if args.healthy:
+            title, check = _healthy_check()
+            wait = HEALTHY_WAIT_S if args.wait is None else args.wait
+        else:
+            opened = _scenario_check(args.scenario)
+            if isinstance(opened, int):
+                return opened
+            title, check = opened
+            wait = args.wait or 0.0
+        query = backend()
+    except QueryError as exc:
+        print(f"wayfinder: {exc}", file=sys.stderr)
+        return 1
+    deadline = time.monotonic() + wait
+    checks = check(query)
+    while not passed(checks) and time.monotonic() < deadline:
+        time.sleep(5)  # scrapes and rule evaluations every 5 s: asking faster learns nothing
+        checks = check(query)
+    if args.json:
+        print(json.dumps({"check": title, "passed": passed(checks), "checks": [asdict(c) for c in checks]}))
+    else:
+        print(render(title, checks))
+    return 0 if passed(checks) else 1
+
+
+def _healthy_check() -> tuple[str, Any]:
+    from wayfinder.local.cli import remembered_mode
+    from wayfinder.local.config import LocalConfig
+    from wayfinder.scenarios.healthy import healthy
+
+    config = LocalConfig()
+    url = None
+    if (remembered_mode(config) or config.mode) != "compose":
+        from wayfinder.local.servers import PostgresServer
+
+        url = PostgresServer(config.home / "postgres" / "data", config.postgres_port).url
+    return "healthy again", lambda query: healthy(query, url)
+
+
+def _scenario_check(name: str) -> tuple[str, Any] | int:
+    from wayfinder.local.config import LocalConfig
+    from wayfinder.scenarios import catalog
+    from wayfinder.scenarios.cli import ScenarioSettings, trainer_token
+    from wayfinder.scenarios.paths import StatePaths
+    from wayfinder.scenarios.run import read_spec
+    from wayfinder.scenarios.verify import verify
+
+    paths = StatePaths(LocalConfig().home)
+    token = trainer_token(paths, ScenarioSettings())
+    if token is None:
+        print(
+            "verify names the answer: it needs the trainer's token in WAYFINDER_TRAINER_TOKEN",
+            file=sys.stderr,
+        )
+        return 3
+    try:
+        scenario = catalog.load(name)
+    except catalog.ScenarioFileError as exc:
+        print(f"wayfinder: {exc}", file=sys.stderr)
+        return 2
+    # The run's start and speed bound the search and set the window; without a run of this
+    # scenario, the last hour at real speed.
+    since, speed = time.time() - 3600, 1.0
+    if paths.run.exists():
+        spec = read_spec(paths, token)
+        if spec.scenario == name:
+            since, speed = spec.started_at, spec.speed
+    window = run_window(speed)
+    return f"{name} (telemetry since {time.strftime('%H:%M:%S', time.gmtime(since))} UTC, window {window})", (
+        lambda query: verify(scenario, query, since, time.time(), window)
+    )
+
+
+def run_window(speed: float) -> str:
+    """The rules' 5m window at the run's speed (30s at training speed)."""
+    from wayfinder.scenarios.rulespeed import format_duration
+
+    return format_duration(max(10.0, round(300.0 / speed)))

@@ -137,10 +137,13 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     from wayfinder.store.server import OTLPReceiver
 
     root = tmp_path_factory.mktemp("shop")
-    store = TelemetryStore(root / "telemetry.db")
+    home = root / "home"
+    home.mkdir()
+    # Where local mode keeps its store, so the CLI's query layer (walk, traces) reads this one.
+    store = TelemetryStore(home / "telemetry.db")
     receiver = OTLPReceiver(store, port=0).start()
     config = isolated_config(
-        root / "home", receiver.endpoint, "test", span_export_delay_ms=200, metric_export_interval_ms=500
+        home, receiver.endpoint, "test", span_export_delay_ms=200, metric_export_interval_ms=500
     )
     stack = LocalStack(config, report=lambda _: None)
     try:

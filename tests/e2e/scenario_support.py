@@ -17,8 +17,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def wayfinder(
-    shop: Shop, *args: str, prometheus: LocalPrometheus | None = None, **extra: str
+    shop: Shop,
+    *args: str,
+    prometheus: LocalPrometheus | None = None,
+    stdin: str | None = None,
+    timeout_s: float = 120,
+    embedded_store: bool = False,
+    **extra: str,
 ) -> subprocess.CompletedProcess[str]:
+    """`embedded_store`: the CLI reads the shop's store as local mode's own (the query layer),
+    rather than being told that telemetry goes to an outside endpoint."""
     c = shop.config
     # The CLI finds the local Prometheus, and rewrites its config, from the same settings.
     ports = (
@@ -32,7 +40,7 @@ def wayfinder(
         {
             "WAYFINDER_HOME": str(c.home),
             "WAYFINDER_MODE": "local",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": c.otlp_endpoint,
+            **({} if embedded_store else {"OTEL_EXPORTER_OTLP_ENDPOINT": c.otlp_endpoint}),
             "WAYFINDER_ENVIRONMENT": c.environment,
             **{
                 f"WAYFINDER_{n.upper()}_PORT": str(getattr(c, f"{n}_port"))
@@ -42,7 +50,9 @@ def wayfinder(
         }
     )
     command = [sys.executable, "-m", "wayfinder.cli", *args]
-    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        command, env=env, cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=timeout_s
+    )
 
 
 def rule_folders(prometheus: LocalPrometheus) -> set[str] | None:

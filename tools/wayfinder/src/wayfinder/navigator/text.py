@@ -27,6 +27,7 @@ KEY_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("region", "region"),
     ("account.tier", "tier"),
     ("retry.attempt", "retry"),
+    ("provider.retry_after_s", "retry-after"),
     ("payment.outcome", "payment"),
     ("provider.decision", "decision"),
     ("queue.name", "queue"),

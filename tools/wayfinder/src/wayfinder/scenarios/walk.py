@@ -321,7 +321,7 @@ class Walk:
 
         answer = self.backend.trace_logs(found.trace_id)
         self.heading("the logs of that trace", f"wayfinder logs --trace {found.trace_id}", answer.link)
-        self.say(render_logs(answer.value, width=max(100, shutil.get_terminal_size((120, 20)).columns)))
+        self.say(render_logs(answer.value, width=max(140, shutil.get_terminal_size((140, 20)).columns)))
         self.pause()
 
     def _scope_step(self) -> None:

@@ -8,7 +8,7 @@ from wayfinder.local import cli as local_cli
 from wayfinder.local import components, invoices
 from wayfinder.query import cli as query_cli
 from wayfinder.scenarios import cli as scenario_cli
-from wayfinder.scenarios import verify_cli, walk
+from wayfinder.scenarios import drill, verify_cli, walk
 
 REGISTRARS: list = [
     local_cli.register,
@@ -20,4 +20,5 @@ REGISTRARS: list = [
     scenario_cli.register,
     walk.register,
     verify_cli.register,
+    drill.register,
 ]

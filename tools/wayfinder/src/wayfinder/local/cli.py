@@ -243,7 +243,9 @@ def _records_of_trace(kind: str, trace_id: str) -> list[Any] | None:
     """The trace's spans or logs (store or compose stack: wayfinder.query), or None after saying why."""
     from wayfinder.query.model import QueryError
     from wayfinder.query.select import backend
+    from wayfinder.scenarios.drillpath import record_look
 
+    record_look("trace" if kind == "spans" else "logs", trace_id=trace_id)
     try:
         found = backend()
         answer = found.trace(trace_id) if kind == "spans" else found.trace_logs(trace_id)

@@ -101,14 +101,26 @@ def _run(args: argparse.Namespace, command: Any) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
+    from wayfinder.scenarios.drillpath import record_look
+
+    record_look("alerts")
     return _run(args, run_alerts)
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
+    from wayfinder.scenarios.drillpath import record_look
+
+    record_look("metrics", name=args.name, by=args.by, exemplars=args.exemplars or None)
     return _run(args, run_metrics)
 
 
 def cmd_traces(args: argparse.Namespace) -> int:
+    from wayfinder.scenarios.drillpath import record_look
+
+    attributes = [f"{k}={v}" for k, v in args.attr]
+    record_look(
+        "traces", service=args.service, span=args.span_name, attr=attributes, errors=args.errors or None
+    )
     return _run(args, run_traces)
 
 

@@ -1,0 +1,107 @@
+"""A drill's grade: stages with partial credit, the evidence checked against the cited trace, and
+the path graded against the ideal one (the drill on real processes: tests/e2e/test_drill.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wayfinder.scenarios import catalog
+from wayfinder.scenarios.grading import Given, debrief, evidence_holds, grade, ideal_path
+from wayfinder.store.model import SpanRecord
+
+WALKTHROUGH = catalog.load("provider-rate-limit-eu-west")
+RIGHT = Given("payment", "payment-provider", (("region", "eu-west"),), "dependency_rate_limited", "a" * 32)
+FAULT_NS = 1_000 * 10**9
+
+
+def _provider_span(start_s: int, **attributes: Any) -> SpanRecord:
+    return SpanRecord(
+        trace_id="a" * 32,
+        span_id="1" * 16,
+        parent_span_id=None,
+        name="provider.authorize",
+        kind="INTERNAL",
+        start_unix_nano=start_s * 10**9,
+        end_unix_nano=start_s * 10**9 + 80_000_000,
+        status_code="UNSET",
+        status_message="",
+        service_name="payment-provider",
+        attributes=attributes,
+        resource={},
+        scope_name="test",
+    )
+
+
+LIMITED = [_provider_span(1_100, region="eu-west", **{"provider.decision": "rate_limited"})]
+HEALTHY = [_provider_span(1_100, region="eu-west", **{"provider.decision": "approved"})]
+IDEAL = [
+    {"what": "alerts"},
+    {"what": "metrics", "name": "checkout.request.duration", "by": "region"},
+    {"what": "traces", "attr": ["region=eu-west"]},
+    {"what": "trace", "trace_id": "a" * 32},
+    {"what": "logs", "trace_id": "a" * 32},
+    {"what": "metrics", "name": "payment.provider.retries", "by": "region"},
+]
+
+
+def test_the_right_answer_by_the_ideal_path_scores_everything() -> None:
+    result = grade(WALKTHROUGH, RIGHT, evidence_holds(WALKTHROUGH, LIMITED, FAULT_NS), IDEAL, 95)
+    assert result.score == 100 and set(result.stages.values()) == {1.0}
+    assert result.path_grade == 1.0 and not result.missed and result.dead_ends == []
+
+
+def test_a_wrong_answer_scores_low_and_the_debrief_names_where_the_path_diverged() -> None:
+    wrong = Given("inventory", None, (("region", "us-east"),), "database_slow", None)
+    looks = [{"what": "alerts"}, {"what": "metrics", "name": "x", "by": "http.route"}]
+    result = grade(WALKTHROUGH, wrong, evidence_holds(WALKTHROUGH, [], FAULT_NS), looks, 300)
+    # 10 for seeing that something was wrong, 5 for the right dimension (region) of the scope.
+    assert result.score == 15 and result.stages["scoped"] == 0.25
+    text = "\n".join(debrief(WALKTHROUGH, result))
+    assert "you skipped" in text and "--by region" in text
+    assert "metrics by=http_route name=x" in text  # the dead end, named
+    assert "dependency_rate_limited" in text
+
+
+def test_partial_credit_for_part_of_the_localization_and_a_scope_too_wide() -> None:
+    near = Given(
+        "payment", None, (("region", "eu-west"), ("region", "us-east")), "dependency_rate_limited", None
+    )
+    result = grade(WALKTHROUGH, near, evidence_holds(WALKTHROUGH, [], FAULT_NS), IDEAL, 60)
+    assert result.stages["localized"] == 0.5
+    assert result.stages["scoped"] == 0.5
+    assert result.stages["evidence"] == 0.0
+
+
+def test_a_healthy_trace_or_one_from_before_the_fault_is_not_evidence() -> None:
+    healthy = evidence_holds(WALKTHROUGH, HEALTHY, FAULT_NS)
+    early = evidence_holds(WALKTHROUGH, [_provider_span(900, **LIMITED[0].attributes)], FAULT_NS)
+    assert not healthy[0] and "provider.decision=rate_limited" in healthy[1]
+    assert not early[0] and "before the fault" in early[1]
+    result = grade(WALKTHROUGH, RIGHT, healthy, IDEAL, 95)
+    assert result.stages["evidence"] == 0.0 and result.score == 80
+
+
+def test_the_same_answer_by_two_paths_gets_two_path_grades() -> None:
+    evidence = evidence_holds(WALKTHROUGH, LIMITED, FAULT_NS)
+    direct = grade(WALKTHROUGH, RIGHT, evidence, IDEAL, 90)
+    wandering = [{"what": "traces"}, {"what": "metrics", "name": "x", "by": "service.version"}, *IDEAL[3:]]
+    hinted = [*wandering, {"what": "hint"}]
+    second = grade(WALKTHROUGH, RIGHT, evidence, hinted, 400)
+    assert direct.score == second.score == 100
+    assert direct.path_grade > second.path_grade
+    assert second.hints == 1 and "wayfinder alerts" in second.missed
+
+
+def test_nothing_wrong_is_an_answer() -> None:
+    quiet = catalog.load("no-incident")
+    none = Given(None, None, (), "none", None)
+    assert grade(quiet, none, evidence_holds(quiet, [], None), [], 120).score == 100
+    alarmed = Given("payment", None, (), "dependency_slow", None)
+    assert grade(quiet, alarmed, evidence_holds(quiet, [], None), [], 120).score == 0
+
+
+def test_every_scenario_has_an_ideal_path() -> None:
+    for name, scenario in catalog.load_all().items():
+        steps = ideal_path(scenario)
+        assert steps, name
+        assert all(step.command.startswith("wayfinder ") for step in steps), name

@@ -1,4 +1,5 @@
-"""`python -m benchmarks`: checkout latency with and without telemetry, `make up` to the
+"""`python -m benchmarks`: checkout latency with and without telemetry (sequential, and under
+concurrent load with the endpoint healthy and dead: benchmarks/concurrency.py), `make up` to the
 first trace (benchmarks/startup.py), the contract check over a large store
 (benchmarks/contract_check.py), the store's ingest rate (benchmarks/store_ingest.py) and each
 service's memory peak against its compose limit (benchmarks/memory.py), against targets.
@@ -25,7 +26,7 @@ from wayfinder.scenarios.paths import StatePaths
 from wayfinder.store.db import TelemetryStore
 from wayfinder.store.server import OTLPReceiver
 
-from benchmarks import contract_check, memory, startup, store_ingest
+from benchmarks import concurrency, contract_check, memory, startup, store_ingest
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "150"))
 WARMUP = 10
@@ -93,6 +94,7 @@ def main() -> int:
     print(f"  telemetry overhead at p50: {overhead:+.1f} ms (target <= {TARGET_OVERHEAD_MS} ms)")
     print(f"  p95 with telemetry: {p95:.1f} ms (target <= {TARGET_P95_MS} ms)")
     ok = overhead <= TARGET_OVERHEAD_MS and p95 <= TARGET_P95_MS
+    ok = concurrency.main() and ok
     ok = startup.main() and ok
     ok = contract_check.main() and ok
     ok = store_ingest.main() and ok

@@ -20,7 +20,7 @@ def _cli(shop: Shop, prometheus: Any, *args: str, **extra: str) -> Any:
     return wayfinder(shop, *args, prometheus=prometheus, embedded_store=True, timeout_s=400, **extra)
 
 
-def _start(shop: Shop, prometheus: Any, scenario: str) -> str:
+def _start(shop: Shop, prometheus: Any, scenario: str, *flags: str) -> str:
     started = _cli(
         shop,
         prometheus,
@@ -30,6 +30,7 @@ def _start(shop: Shop, prometheus: Any, scenario: str) -> str:
         scenario,
         "--seed",
         "1",
+        *flags,
         WAYFINDER_TRAINER_TOKEN=shop.faults.token,
     )
     assert started.returncode == 0, started.stdout + started.stderr
@@ -53,13 +54,26 @@ def _answer(shop: Shop, prometheus: Any, *args: str) -> dict[str, Any]:
     return json.loads(answered.stdout.strip().splitlines()[-1])
 
 
+RIGHT = (
+    "--service",
+    "payment",
+    "--dependency",
+    "payment-provider",
+    "--scope",
+    "region=eu-west",
+    "--cause",
+    "dependency_rate_limited",
+)
+
+
 def test_drills_are_graded_on_the_answer_the_evidence_and_the_path(shop: Shop, prometheus: Any) -> None:
     paths = StatePaths(shop.config.home)
     before = shop.checkout(region="eu-west")  # a healthy eu-west checkout, before any drill
     assert before.status_code == 201, before.text
     healthy = shop.trace_of(before)
     shop.spans_until(healthy, {"provider.authorize"})
-    # 1. Answered right, with evidence, by the ideal path.
+
+    # 1. Answered right, with evidence, by the ideal path (the page first).
     since = time.time_ns()
     page = _start(shop, prometheus, "provider-rate-limit-eu-west")
     assert "PAGE: CheckoutLatencyHigh is firing" in page
@@ -75,46 +89,56 @@ def test_drills_are_graded_on_the_answer_the_evidence_and_the_path(shop: Shop, p
     for look in looks:
         seen = _cli(shop, prometheus, *look)
         assert seen.returncode == 0, seen.stdout + seen.stderr
-    right = _answer(
-        shop,
-        prometheus,
-        "--service",
-        "payment",
-        "--dependency",
-        "payment-provider",
-        "--scope",
-        "region=eu-west",
-        "--cause",
-        "dependency_rate_limited",
-        "--evidence",
-        evidence,
-    )
+    right = _answer(shop, prometheus, *RIGHT, "--evidence", evidence)
     assert right["scenario"] == "provider-rate-limit-eu-west"
     assert right["score"] == 100 and set(right["stages"].values()) == {1.0}, right
     assert right["path_grade"] == 1.0 and right["dead_ends"] == [], right
     assert runner_pid(paths) is None  # the answer ended the drill
 
-    # 2. The same answer, citing a trace from before the incident, by a shorter path with a hint.
-    _start(shop, prometheus, "provider-rate-limit-eu-west")
+    # 2. The same answer by another path: a hint, a dead end, no alert and no breakdown.
+    since = time.time_ns()
+    _start(shop, prometheus, "provider-rate-limit-eu-west", "--wait", "0")
     hint = _cli(shop, prometheus, "drill", "hint")
     assert hint.returncode == 0 and "Next step: wayfinder alerts" in hint.stdout, hint.stdout
-    lucky = _answer(
+    evidence = _rate_limited_trace(shop, since)
+    for look in [("metrics", "checkout.request.duration", "--by", "account.tier"), ("trace", evidence)]:
+        assert _cli(shop, prometheus, *look).returncode == 0
+    other_path = _answer(shop, prometheus, *RIGHT, "--evidence", evidence)
+    assert other_path["score"] == 100, other_path
+    assert other_path["path_grade"] < right["path_grade"], other_path
+    assert other_path["hints"] == 1 and other_path["dead_ends"], other_path
+
+    # 3. Right, but citing a healthy trace from before the incident: no credit for evidence.
+    _start(shop, prometheus, "provider-rate-limit-eu-west", "--wait", "0")
+    lucky = _answer(shop, prometheus, *RIGHT, "--evidence", healthy)
+    assert lucky["stages"]["evidence"] == 0.0 and lucky["score"] == 80, lucky
+    # Refused for being older than the fault, or (answered before the fault began) for not
+    # carrying the incident's signature: either way the trace says nothing about the incident.
+    note = lucky["notes"]["evidence"]
+    assert "before the fault" in note or "provider.decision=rate_limited" in note, note
+
+    # 4. Wrong: the debrief says where the path left the ideal one.
+    _start(shop, prometheus, "provider-rate-limit-eu-west", "--wait", "0")
+    assert (
+        _cli(shop, prometheus, "metrics", "checkout.request.duration", "--by", "http.route").returncode == 0
+    )
+    wrong = _cli(
         shop,
         prometheus,
+        "drill",
+        "answer",
         "--service",
-        "payment",
+        "inventory",
         "--scope",
-        "region=eu-west",
+        "region=us-east",
         "--cause",
-        "dependency_rate_limited",
-        "--evidence",
-        healthy,
+        "database_slow",
     )
-    assert lucky["stages"]["evidence"] == 0.0 and lucky["stages"]["localized"] == 0.5, lucky
-    assert lucky["score"] < right["score"] and lucky["path_grade"] < right["path_grade"], lucky
-    assert "before the fault" in lucky["notes"]["evidence"]
+    assert wrong.returncode == 0, wrong.stdout + wrong.stderr
+    assert "Score 15/100" in wrong.stdout, wrong.stdout
+    assert "you skipped wayfinder alerts" in wrong.stdout and "by=http_route" in wrong.stdout
 
-    # 3. Nothing is wrong, and the trainee says so.
+    # 5. Nothing is wrong, and the trainee says so.
     quiet = _start(shop, prometheus, "no-incident")
     assert "TICKET:" in quiet
     calm = _answer(shop, prometheus, "--cause", "none")
@@ -124,5 +148,5 @@ def test_drills_are_graded_on_the_answer_the_evidence_and_the_path(shop: Shop, p
     rows = [
         line for line in history.stdout.splitlines() if "provider-rate-limit" in line or "no-incident" in line
     ]
-    assert len(rows) == 3, history.stdout
+    assert len(rows) == 5, history.stdout
     assert shop.faults.state().entries == []

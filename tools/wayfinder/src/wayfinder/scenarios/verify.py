@@ -79,7 +79,9 @@ def _guarded_many(element: str, check: Callable[[], list[Check]]) -> list[Check]
 
 
 def labels_text(labels: dict[str, str]) -> str:
-    return " ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("alertname", "__name__"))
+    return " ".join(
+        f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("alertname", "alertstate", "__name__")
+    )
 
 
 def alert_fired(backend: QueryBackend, name: str, range_s: float) -> Check:
@@ -103,9 +105,14 @@ def nothing_fired(backend: QueryBackend, range_s: float) -> Check:
 
 
 def peaks(breakdown: Breakdown) -> dict[str, float]:
-    """Each label value's highest value over the range (a fault may have recovered by now)."""
+    """Each label value's highest value over the range (a fault may have recovered by now).
+
+    Series without the label ("(none)": requests that carry no region, say) are no value of it.
+    """
     found: dict[str, float] = {}
     for series in breakdown.series:
+        if series.label_value == "(none)":
+            continue
         values = [v for _, v in series.points] + ([series.value] if series.value is not None else [])
         if values:
             found[series.label_value] = max(values)

@@ -72,6 +72,7 @@ def test_business_spans_carry_the_domain_vocabulary(shop: Shop) -> None:
     assert worker["retry.attempt"] == 0
     invoice = by_name["invoice.create"].attributes
     assert invoice["invoice.status"] == "issued"
+    assert invoice["account.tier"] == "enterprise"  # a tier-wide invoice failure shows here
     assert invoice["invoice.id"].startswith("inv-")
     provider_calls = [
         s
@@ -82,6 +83,36 @@ def test_business_spans_carry_the_domain_vocabulary(shop: Shop) -> None:
     ]
     assert [c.attributes["retry.attempt"] for c in provider_calls] == [0]
     assert by_name["POST /checkout"].attributes["http.route"] == "/checkout"
+
+
+def test_each_products_row_lock_is_a_span_naming_its_sku(shop: Shop) -> None:
+    # Where a hot SKU shows: the lock wait of each catalogue SKU, inside inventory.reserve.
+    items = [{"sku": "SKU-MUG", "quantity": 1}, {"sku": "SKU-LAMP", "quantity": 2}]
+    response = shop.checkout(region="us-east", items=items)
+    assert response.status_code == 201, response.text
+    spans = shop.spans_until(shop.trace_of(response), {"inventory.reserve", "inventory.lock_stock"})
+    reserve = next(s for s in spans if s.name == "inventory.reserve")
+
+    def two_locks() -> list[Any] | None:
+        every = shop.store.spans(trace_id=reserve.trace_id)
+        locks = [s for s in every if s.name == "inventory.lock_stock"]
+        return locks if len(locks) == 2 else None
+
+    locks = poll_until(two_locks, "both row-lock spans")
+    assert {lock.parent_span_id for lock in locks} == {reserve.span_id}
+    assert sorted(lock.attributes["product.sku"] for lock in locks) == ["SKU-LAMP", "SKU-MUG"]
+    every = shop.store.spans(trace_id=reserve.trace_id)
+    for lock in locks:
+        queries = [s for s in every if s.parent_span_id == lock.span_id]
+        assert [q.attributes.get("db.system.name") for q in queries] == ["postgresql"]
+
+
+def test_an_unknown_sku_never_becomes_an_attribute(shop: Shop) -> None:
+    response = shop.checkout(items=[{"sku": "SKU-NOT-SOLD-HERE", "quantity": 1}])
+    assert response.status_code == 404, response.text
+    locks = shop.spans_until(shop.trace_of(response), {"inventory.lock_stock"})
+    lock = next(s for s in locks if s.name == "inventory.lock_stock")
+    assert "product.sku" not in lock.attributes
 
 
 def test_every_process_declares_service_version_and_environment(shop: Shop) -> None:

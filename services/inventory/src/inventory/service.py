@@ -77,11 +77,17 @@ def release(session: Session, order_id: str) -> ReservationOut | None:
 
 
 def _lock_products(session: Session, skus: dict[str, int] | Counter[str]) -> dict[str, Product]:
-    # Locks in SKU order so two checkouts over the same products can never deadlock.
-    rows = session.scalars(
-        select(Product).where(Product.sku.in_(list(skus))).order_by(Product.sku).with_for_update()
-    )
-    return {p.sku: p for p in rows}
+    """Lock each product's row, one span per SKU: a hot row shows as one SKU's slow lock."""
+    products: dict[str, Product] = {}
+    # In SKU order, so two checkouts over the same products can never deadlock.
+    for sku in sorted(skus):
+        with tracer.start_as_current_span("inventory.lock_stock") as span:
+            product = session.scalars(select(Product).where(Product.sku == sku).with_for_update()).first()
+            if product is not None:
+                # Only catalogue SKUs: an unknown one is the caller's input, unbounded.
+                span.set_attribute("product.sku", sku)
+                products[sku] = product
+    return products
 
 
 def _hold_locks(products: dict[str, Product]) -> None:

@@ -80,7 +80,7 @@ def create_invoice(
     checkpoint: Checkpoint = _no_checkpoint,
 ) -> Invoice:
     """The order's invoice (issued now or earlier), or raise InvoiceFailed (final or retryable)."""
-    attributes = {"order.id": job.order_id, "account.id": job.account_id, "region": job.region}
+    attributes = {"order.id": job.order_id, "account.id": job.account_id, "region": job.region, **_tier(job)}
     with business_span(tracer, "invoice.create", **attributes) as span:
         claim = _claim(sessions, job)
         if isinstance(claim, Invoice):
@@ -95,7 +95,7 @@ def create_invoice(
             span.set_attributes({"invoice.status": "failed", "failure.reason": reason})
             raise InvoiceFailed(reason, claim.attempt, True, "no attempt left")
         if claim.attempt > 0:
-            gateway_retries.add(1, {"failure.reason": claim.last_reason or ATTEMPT_LOST})
+            gateway_retries.add(1, {"failure.reason": claim.last_reason or ATTEMPT_LOST, **_tier(job)})
         try:
             number = gateway.issue(job)
         except GatewayError as exc:
@@ -111,7 +111,7 @@ def create_invoice(
         invoice, decided = _finish(sessions, job, "issued", checkpoint, number=number)
         span.set_attributes(_outcome_attributes(invoice))
         if decided:  # one duration per invoice, even when two deliveries raced to issue it
-            create_duration.record(_since(claim.started), {"invoice.status": "issued"})
+            create_duration.record(_since(claim.started), {"invoice.status": "issued", **_tier(job)})
         log.info("invoice issued", extra={"order.id": job.order_id, "invoice.id": invoice.invoice_id})
         return invoice
 
@@ -162,8 +162,8 @@ def _fail(
     """Record the terminal failure (the dead letter), counted once per invoice, not per attempt."""
     if not _finish(sessions, job, "failed", checkpoint, reason=reason)[1]:
         return  # a concurrent delivery recorded the outcome first: count it once
-    create_failures.add(1, {"failure.reason": reason})
-    create_duration.record(_since(claim.started), {"invoice.status": "failed"})
+    create_failures.add(1, {"failure.reason": reason, **_tier(job)})
+    create_duration.record(_since(claim.started), {"invoice.status": "failed", **_tier(job)})
     log.error(
         "invoice creation gave up; re-drive it with `wayfinder invoices redrive`",
         extra={"order.id": job.order_id, "failure.reason": reason, "invoice.status": "failed"},
@@ -189,6 +189,12 @@ def _finish(
             row.status, row.invoice_number, row.failure_reason = status, number, reason
         checkpoint("invoice.in_transaction")
     return row, decided
+
+
+def _tier(job: InvoiceJob) -> dict[str, str]:
+    """The account's plan, the dimension a tier-wide invoice failure shows on (jobs queued by an
+    older relay carry none)."""
+    return {"account.tier": job.account_tier} if job.account_tier else {}
 
 
 def _outcome_attributes(invoice: Invoice) -> dict[str, str]:

@@ -8,7 +8,7 @@ from wayfinder.local import cli as local_cli
 from wayfinder.local import components, invoices
 from wayfinder.query import cli as query_cli
 from wayfinder.scenarios import cli as scenario_cli
-from wayfinder.scenarios import verify_cli
+from wayfinder.scenarios import verify_cli, walk
 
 REGISTRARS: list = [
     local_cli.register,
@@ -18,5 +18,6 @@ REGISTRARS: list = [
     invoices.register,
     query_cli.register,
     scenario_cli.register,
+    walk.register,
     verify_cli.register,
 ]

@@ -34,6 +34,7 @@ from wayfinder.store.model import SpanRecord
 __all__ = ["KEY_ATTRIBUTES", "render_logs", "render_trace", "render_trace_list"]
 
 ERROR_MARK = "✗"
+HIGHLIGHT_MARK = "▶"  # the span a guided walk points at
 ORPHAN_MARK = "(parent missing)"
 _EIGHTHS = " ▏▎▍▌▋▊▉"  # index n = n/8 of a cell, drawn from the left
 _FULL = "█"
@@ -86,15 +87,18 @@ def bar(start: int, end: int, trace_start: int, trace_end: int, width: int) -> s
     return (" " * offset + drawn).ljust(width)
 
 
-def render_trace(spans: list[SpanRecord], width: int = 100, color: bool = False) -> str:
-    """The waterfall of one trace's spans, `width` columns wide at most."""
+def render_trace(
+    spans: list[SpanRecord], width: int = 100, color: bool = False, highlight: str | None = None
+) -> str:
+    """The waterfall of one trace's spans, `width` columns wide at most; `highlight` marks the span
+    (by id) a guided walk points at."""
     if not spans:
         return "(no spans)"
     rows = tree_rows(spans)
     summary = summarize(spans)
     layout = _Layout.for_rows(rows, width)
     lines = [_header(summary, width, color), _column_titles(layout, summary, width, color)]
-    lines += [_row(row, layout, summary, color) for row in rows]
+    lines += [_row(row, layout, summary, color, row.span.span_id == highlight) for row in rows]
     if not color:
         # Below ~50 columns the fixed columns alone overflow: cut rather than wrap.
         lines = [fit(line, width) for line in lines]
@@ -127,7 +131,7 @@ def _column_titles(layout: _Layout, summary: TraceSummary, width: int, color: bo
     return paint(fit(("  " + GAP.join(titles)).rstrip(), width), DIM, color)
 
 
-def _row(row: TreeRow, layout: _Layout, summary: TraceSummary, color: bool) -> str:
+def _row(row: TreeRow, layout: _Layout, summary: TraceSummary, color: bool, marked: bool = False) -> str:
     span = row.span
     failed = span.status_code == "ERROR"
     style = service_style(span.service_name, summary.services)
@@ -147,5 +151,8 @@ def _row(row: TreeRow, layout: _Layout, summary: TraceSummary, color: bool) -> s
     notes = ([ORPHAN_MARK] if row.orphan else []) + key_attributes(span.attributes, failed=failed)
     if layout.attributes and notes:
         cells.append(paint(fit_items(notes, layout.attributes), DIM, color))
-    marker = paint(f"{ERROR_MARK} ", RED, color) if failed else "  "
+    if failed:
+        marker = paint(f"{ERROR_MARK} ", RED, color)
+    else:
+        marker = paint(f"{HIGHLIGHT_MARK} ", BOLD, color) if marked else "  "
     return (marker + GAP.join(cells)).rstrip()

@@ -18,6 +18,7 @@ from wayfinder_common.faulthooks import HOOKS
 
 from wayfinder.local.config import LocalConfig
 from wayfinder.scenarios import catalog
+from wayfinder.scenarios.annotations import publish_quietly
 from wayfinder.scenarios.control import FaultControl, control_app
 from wayfinder.scenarios.paths import StatePaths
 from wayfinder.scenarios.run import RunSpec, read_spec, read_timeline, runner_pid, write_spec
@@ -198,6 +199,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             spec = read_spec(paths, token)
             report.update(scenario=spec.scenario, seed=spec.seed, speed=spec.speed)
             report["timeline"] = [e.model_dump() for e in read_timeline(paths, token)]
+            # Revealed: the switches so far may show in Grafana too (compose mode only).
+            publish_quietly(paths, token, LocalConfig())
     if args.json:
         print(json.dumps(report))
         return 0
@@ -220,7 +223,10 @@ def cmd_stop(args: argparse.Namespace) -> int:
     pid = runner_pid(paths)
     if pid is None:
         # Nothing running, but make sure no fault was left on (a crashed runner, say).
-        FaultControl(paths).reset()
+        control = FaultControl(paths)
+        control.reset()
+        # A run that ended on its own was annotated by its runner; this retries after an outage.
+        publish_quietly(paths, control.token, LocalConfig())
         print("no scenario was running; every fault is off")
         return 0
     os.kill(pid, 15)
@@ -231,6 +237,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
         print(f"the runner (pid {pid}) did not stop within 60 s; see {paths.runner_log}", file=sys.stderr)
         return 1
     paths.runner_pid.unlink(missing_ok=True)
+    # The runner annotated its switches as it stopped; whatever an outage kept back goes now.
+    publish_quietly(paths, FaultControl(paths).token, LocalConfig())
     print("stopped: faults off, load stopped, stopped components started again")
     print("next: `wayfinder status`, `wayfinder scenario status --reveal` (trainer) for the timeline")
     return 0

@@ -34,6 +34,11 @@ class StatePaths:
         return self.home / "drill" / "timeline"
 
     @property
+    def annotated(self) -> Path:
+        """How many of the run's switches are Grafana annotations already (sealed; compose mode)."""
+        return self.home / "drill" / "annotated"
+
+    @property
     def runner_pid(self) -> Path:
         return self.home / "drill" / "runner.pid"
 

@@ -67,6 +67,13 @@ def runner_pid(paths: StatePaths) -> int | None:
     except (FileNotFoundError, ValueError):
         return None
     try:
+        # A runner this process started (`wayfinder walk` does) stays a zombie, still "alive"
+        # to kill(0), until its parent reaps it: reap it here.
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return None
+    except ChildProcessError:
+        pass  # not our child: its own parent (or init) reaps it
+    try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return None

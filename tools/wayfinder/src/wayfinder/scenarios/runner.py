@@ -17,6 +17,7 @@ from wayfinder.local import prometheus as local_prometheus
 from wayfinder.local.config import LocalConfig
 from wayfinder.local.stack import LocalStack
 from wayfinder.scenarios import components
+from wayfinder.scenarios.annotations import publish_quietly
 from wayfinder.scenarios.control import FaultControl
 from wayfinder.scenarios.load import LoadRun, start_load, stop_load
 from wayfinder.scenarios.paths import StatePaths
@@ -110,6 +111,8 @@ class Runner:
         for component in sorted(self.restarted):
             components.restart(self.stack, component, {})
         self.record("run stopped")
+        # The run is over: its switches may show in Grafana now (compose mode; a warning if not).
+        publish_quietly(self.paths, self.control.token, self.stack.config, out=sys.stdout)
 
 
 def main(argv: list[str]) -> int:

@@ -45,6 +45,7 @@ class FakeBackend:
     traces: list[TraceSummary] = field(default_factory=list)
     logs: dict[str, list[LogRecordRow]] = field(default_factory=dict)
     asked: list[TraceQuery] = field(default_factory=list)
+    filters: list[tuple[tuple[str, str], ...]] = field(default_factory=list)
 
     def alerts(self) -> Answer[list[Alert]]:
         return Answer(self.firing, "alerts")
@@ -53,8 +54,15 @@ class FakeBackend:
         return Answer(self.history, "fired")
 
     def breakdown(
-        self, metric: str, by: str | None, quantile: float, window: str, range_s: float
+        self,
+        metric: str,
+        by: str | None,
+        quantile: float,
+        window: str,
+        range_s: float,
+        where: tuple[tuple[str, str], ...] = (),
     ) -> Answer[Breakdown]:
+        self.filters.append(where)
         if metric not in self.breakdowns:
             raise QueryError(f"no metric named {metric!r}")
         return Answer(self.breakdowns[metric], metric)
@@ -183,3 +191,9 @@ def test_nothing_checked_is_not_a_pass() -> None:
 
 def test_the_window_is_the_rules_window_at_the_runs_speed() -> None:
     assert run_window(10) == "30s" and run_window(1) == "5m"
+
+
+def test_the_keys_filter_goes_to_the_breakdown() -> None:
+    backend = FakeBackend()
+    verify(catalog.load("bad-release-inventory"), backend, SINCE, NOW, "30s")  # type: ignore[arg-type]
+    assert backend.filters == [(("service_name", "inventory"),)]

@@ -52,7 +52,9 @@ def verify(
                 lambda: judge_scope(
                     metric,
                     answer.scope,
-                    backend.breakdown(metric.name, metric.by, 0.95, window, range_s).value,
+                    backend.breakdown(
+                        metric.name, metric.by, 0.95, window, range_s, tuple(metric.where.items())
+                    ).value,
                 ),
             )
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from wayfinder.query.interface import QueryBackend
 from wayfinder.query.model import Breakdown, QueryError, TraceQuery
@@ -164,7 +164,12 @@ def span_and_logs(
     if log_pattern is None:
         return [Check("span", True, f"{wanted} in trace {traces[0].trace_id}")]
     pattern = re.compile(log_pattern)
-    for trace in traces:
+    # A pattern usually names a failure, logged on a failed trace: those first, then the newest.
+    failed = backend.search_traces(replace(query, errors=True)).value
+    candidates = list(
+        {t.trace_id: t for t in [*failed, *traces] if t.start_unix_nano >= since_s * 1e9}.values()
+    )
+    for trace in candidates:
         for record in backend.trace_logs(trace.trace_id).value:
             if pattern.search(record.body):
                 return [
@@ -173,5 +178,5 @@ def span_and_logs(
                 ]
     return [
         Check("span", True, f"{wanted} in trace {traces[0].trace_id}"),
-        Check("log", False, f"no log line matching {log_pattern!r} in {len(traces)} such traces"),
+        Check("log", False, f"no log line matching {log_pattern!r} in {len(candidates)} such traces"),
     ]

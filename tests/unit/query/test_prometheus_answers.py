@@ -75,6 +75,11 @@ def test_expressions_per_kind() -> None:
     assert breakdown_expr(MetricRef("outbox_pending", "gauge"), "service_name", 0.5, "5m") == (
         "sum by (service_name) (outbox_pending)"
     )
+    # One service's series only: the filter goes inside the rate, before the aggregation.
+    assert breakdown_expr(HISTOGRAM, "service_version", 0.95, "30s", (("service.name", "inventory"),)) == (
+        "histogram_quantile(0.95, sum by (le, service_version) "
+        '(rate(checkout_request_duration_seconds_bucket{service_name="inventory"}[30s])))'
+    )
     with pytest.raises(QueryError):
         breakdown_expr(HISTOGRAM, None, 95, "5m")
 

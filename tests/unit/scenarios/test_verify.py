@@ -43,8 +43,10 @@ class FakeBackend:
     history: list[dict[str, str]] = field(default_factory=list)
     breakdowns: dict[str, Breakdown] = field(default_factory=dict)
     traces: list[TraceSummary] = field(default_factory=list)
+    failed: list[TraceSummary] = field(default_factory=list)
     logs: dict[str, list[LogRecordRow]] = field(default_factory=dict)
     asked: list[TraceQuery] = field(default_factory=list)
+    filters: list[tuple[tuple[str, str], ...]] = field(default_factory=list)
 
     def alerts(self) -> Answer[list[Alert]]:
         return Answer(self.firing, "alerts")
@@ -53,8 +55,15 @@ class FakeBackend:
         return Answer(self.history, "fired")
 
     def breakdown(
-        self, metric: str, by: str | None, quantile: float, window: str, range_s: float
+        self,
+        metric: str,
+        by: str | None,
+        quantile: float,
+        window: str,
+        range_s: float,
+        where: tuple[tuple[str, str], ...] = (),
     ) -> Answer[Breakdown]:
+        self.filters.append(where)
         if metric not in self.breakdowns:
             raise QueryError(f"no metric named {metric!r}")
         return Answer(self.breakdowns[metric], metric)
@@ -64,7 +73,7 @@ class FakeBackend:
 
     def search_traces(self, query: TraceQuery) -> Answer[list[TraceSummary]]:
         self.asked.append(query)
-        return Answer(self.traces, "search")
+        return Answer(self.failed if query.errors else self.traces, "search")
 
     def trace(self, trace_id: str) -> Answer[list[object]]:
         return Answer([], trace_id)
@@ -183,3 +192,17 @@ def test_nothing_checked_is_not_a_pass() -> None:
 
 def test_the_window_is_the_rules_window_at_the_runs_speed() -> None:
     assert run_window(10) == "30s" and run_window(1) == "5m"
+
+
+def test_the_keys_filter_goes_to_the_breakdown() -> None:
+    backend = FakeBackend()
+    verify(catalog.load("bad-release-inventory"), backend, SINCE, NOW, "30s")  # type: ignore[arg-type]
+    assert backend.filters == [(("service_name", "inventory"),)]
+
+
+def test_a_failure_logged_on_an_older_failed_trace_is_found() -> None:
+    backend = _walkthrough_backend()
+    backend.logs = {"d" * 32: [_log("d" * 32, "payment provider rate-limited the request")]}
+    backend.failed = [_trace("d" * 32, SINCE + 5)]  # older than every trace of the plain search
+    checks = verify(catalog.load("provider-rate-limit-eu-west"), backend, SINCE, NOW, "30s")  # type: ignore[arg-type]
+    assert passed(checks) and "d" * 32 in checks[3].evidence

@@ -31,6 +31,14 @@ def register(sub: Any) -> None:
     metrics.add_argument(
         "--by", default=None, help="label or attribute to break down by (region, http.route...)"
     )
+    metrics.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        type=_attribute,
+        metavar="KEY=VALUE",
+        help="only series with this label value (repeatable), e.g. service.name=inventory",
+    )
     metrics.add_argument("--quantile", type=float, default=0.95, help="for histograms (default 0.95)")
     metrics.add_argument("--window", type=_window, default="5m", help="rate window (default 5m)")
     metrics.add_argument(
@@ -146,7 +154,9 @@ def run_alerts(backend: QueryBackend, args: argparse.Namespace, out: TextIO) -> 
 def run_metrics(backend: QueryBackend, args: argparse.Namespace, out: TextIO) -> int:
     from wayfinder.query.render import render_breakdown, render_exemplars
 
-    answer = backend.breakdown(args.name, args.by, args.quantile, args.window, args.range_s)
+    answer = backend.breakdown(
+        args.name, args.by, args.quantile, args.window, args.range_s, tuple(getattr(args, "where", ()))
+    )
     exemplars = backend.exemplars(args.name, args.by, args.range_s) if args.exemplars else None
     by = answer.value.by
     if args.json:

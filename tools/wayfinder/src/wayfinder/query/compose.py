@@ -41,10 +41,16 @@ class ComposeBackend:
         return Answer(found, expr, explore.promql_link(self.grafana, expr))
 
     def breakdown(
-        self, metric: str, by: str | None, quantile: float, window: str, range_s: float
+        self,
+        metric: str,
+        by: str | None,
+        quantile: float,
+        window: str,
+        range_s: float,
+        where: tuple[tuple[str, str], ...] = (),
     ) -> Answer[Breakdown]:
         ref = self.prometheus.metric(metric)
-        expr, found = self.prometheus.breakdown(ref, by_label(by), quantile, window, range_s)
+        expr, found = self.prometheus.breakdown(ref, by_label(by), quantile, window, range_s, where)
         return Answer(found, expr, explore.promql_link(self.grafana, expr))
 
     def exemplars(self, metric: str, by: str | None, range_s: float) -> Answer[list[ExemplarRef]]:

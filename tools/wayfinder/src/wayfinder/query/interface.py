@@ -26,9 +26,16 @@ class QueryBackend(Protocol):
         ...
 
     def breakdown(
-        self, metric: str, by: str | None, quantile: float, window: str, range_s: float
+        self,
+        metric: str,
+        by: str | None,
+        quantile: float,
+        window: str,
+        range_s: float,
+        where: tuple[tuple[str, str], ...] = (),
     ) -> Answer[Breakdown]:
-        """A quantile (histogram), rate (counter) or value (gauge) by one label, now and over time."""
+        """A quantile (histogram), rate (counter) or value (gauge) by one label, now and over time;
+        `where`: only the series with these label (or attribute) values."""
         ...
 
     def exemplars(self, metric: str, by: str | None, range_s: float) -> Answer[list[ExemplarRef]]:

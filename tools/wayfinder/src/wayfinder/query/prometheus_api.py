@@ -70,9 +70,15 @@ class PrometheusAPI:
         return promql.resolve(name, self.get("label/__name__/values"))
 
     def breakdown(
-        self, metric: MetricRef, by: str | None, quantile: float, window: str, range_s: float
+        self,
+        metric: MetricRef,
+        by: str | None,
+        quantile: float,
+        window: str,
+        range_s: float,
+        where: tuple[tuple[str, str], ...] = (),
     ) -> tuple[str, Breakdown]:
-        expr = promql.breakdown_expr(metric, by, quantile, window)
+        expr = promql.breakdown_expr(metric, by, quantile, window, where)
         now = time.time()
         current = {_key(r["metric"], by): _number(r["value"][1]) for r in self._vector(expr, now)}
         # Seconds as a plain float: a duration string with a fraction ("5.1s") is refused.

@@ -6,6 +6,7 @@ both store the metrics under the names prometheus/otlptranslator gives them (way
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 
@@ -65,17 +66,28 @@ def by_label(label: str | None) -> str | None:
     return None if label is None else label_name(label)
 
 
-def breakdown_expr(metric: MetricRef, by: str | None, quantile: float, window: str) -> str:
-    """The PromQL of one breakdown: quantile of a histogram, rate of a counter, sum of a gauge."""
+def matchers(where: tuple[tuple[str, str], ...]) -> str:
+    """`{service_name="inventory"}` from attribute or label names and their values."""
+    # A JSON string is a valid PromQL double-quoted string (same escapes).
+    return "{" + ", ".join(f"{label_name(k)}={json.dumps(v)}" for k, v in where) + "}" if where else ""
+
+
+def breakdown_expr(
+    metric: MetricRef, by: str | None, quantile: float, window: str, where: tuple[tuple[str, str], ...] = ()
+) -> str:
+    """The PromQL of one breakdown: quantile of a histogram, rate of a counter, sum of a gauge;
+    `where` keeps only the series with those label values (one service's requests, say)."""
+    selector = matchers(where)
     if metric.kind == "histogram":
         if not 0 < quantile < 1:
             raise QueryError(f"a quantile is between 0 and 1, not {quantile}")
         labels = f"le, {by}" if by else "le"
-        return f"histogram_quantile({quantile:g}, sum by ({labels}) (rate({metric.base}_bucket[{window}])))"
+        buckets = f"{metric.base}_bucket{selector}[{window}]"
+        return f"histogram_quantile({quantile:g}, sum by ({labels}) (rate({buckets})))"
     grouping = f"sum by ({by}) " if by else "sum "
     if metric.kind == "counter":
-        return f"{grouping}(rate({metric.base}_total[{window}]))"
-    return f"{grouping}({metric.base})"
+        return f"{grouping}(rate({metric.base}_total{selector}[{window}]))"
+    return f"{grouping}({metric.base}{selector})"
 
 
 def statistic(metric: MetricRef, quantile: float) -> str:

@@ -43,7 +43,8 @@ def _evidence(s: Scenario) -> list[str]:
         lines.append(f'- Logs of that trace: "{e.log_pattern}".')
     if e.metric:
         affected = f", `{e.metric.affected}` stands out" if e.metric.affected else ""
-        lines.append(f"- Metric: `{e.metric.name}` broken down by `{e.metric.by}`{affected}.")
+        where = "".join(f", where `{k}={v}`" for k, v in e.metric.where.items())
+        lines.append(f"- Metric: `{e.metric.name}` broken down by `{e.metric.by}`{where}{affected}.")
     return lines
 
 

@@ -122,6 +122,9 @@ class MetricEvidence(Strict):
     name: str = Field(description="the Prometheus series name")
     by: str = Field(description="the label that separates the affected slice")
     affected: str | None = Field(default=None, description="the label value that stands out")
+    where: dict[str, str] = Field(
+        default_factory=dict, description="only the series with these label values (one service's, say)"
+    )
 
 
 class Evidence(Strict):

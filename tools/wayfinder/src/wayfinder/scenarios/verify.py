@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from wayfinder.query.interface import QueryBackend
 from wayfinder.query.model import Breakdown, QueryError, TraceQuery
@@ -52,7 +52,9 @@ def verify(
                 lambda: judge_scope(
                     metric,
                     answer.scope,
-                    backend.breakdown(metric.name, metric.by, 0.95, window, range_s).value,
+                    backend.breakdown(
+                        metric.name, metric.by, 0.95, window, range_s, tuple(metric.where.items())
+                    ).value,
                 ),
             )
         )
@@ -79,7 +81,9 @@ def _guarded_many(element: str, check: Callable[[], list[Check]]) -> list[Check]
 
 
 def labels_text(labels: dict[str, str]) -> str:
-    return " ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("alertname", "__name__"))
+    return " ".join(
+        f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("alertname", "alertstate", "__name__")
+    )
 
 
 def alert_fired(backend: QueryBackend, name: str, range_s: float) -> Check:
@@ -103,9 +107,14 @@ def nothing_fired(backend: QueryBackend, range_s: float) -> Check:
 
 
 def peaks(breakdown: Breakdown) -> dict[str, float]:
-    """Each label value's highest value over the range (a fault may have recovered by now)."""
+    """Each label value's highest value over the range (a fault may have recovered by now).
+
+    Series without the label ("(none)": requests that carry no region, say) are no value of it.
+    """
     found: dict[str, float] = {}
     for series in breakdown.series:
+        if series.label_value == "(none)":
+            continue
         values = [v for _, v in series.points] + ([series.value] if series.value is not None else [])
         if values:
             found[series.label_value] = max(values)
@@ -155,7 +164,12 @@ def span_and_logs(
     if log_pattern is None:
         return [Check("span", True, f"{wanted} in trace {traces[0].trace_id}")]
     pattern = re.compile(log_pattern)
-    for trace in traces:
+    # A pattern usually names a failure, logged on a failed trace: those first, then the newest.
+    failed = backend.search_traces(replace(query, errors=True)).value
+    candidates = list(
+        {t.trace_id: t for t in [*failed, *traces] if t.start_unix_nano >= since_s * 1e9}.values()
+    )
+    for trace in candidates:
         for record in backend.trace_logs(trace.trace_id).value:
             if pattern.search(record.body):
                 return [
@@ -164,5 +178,5 @@ def span_and_logs(
                 ]
     return [
         Check("span", True, f"{wanted} in trace {traces[0].trace_id}"),
-        Check("log", False, f"no log line matching {log_pattern!r} in {len(traces)} such traces"),
+        Check("log", False, f"no log line matching {log_pattern!r} in {len(candidates)} such traces"),
     ]

@@ -7,7 +7,6 @@ own files hold its start time and seed, never the name. Grading reads the sealed
 from __future__ import annotations
 
 import argparse
-import hmac
 import json
 import random
 import sys
@@ -64,9 +63,8 @@ def _history_file() -> Any:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    from wayfinder.scenarios.cli import ScenarioSettings
+    from wayfinder.scenarios.cli import ScenarioSettings, trainer_token
     from wayfinder.scenarios.cli import cmd_start as start_scenario
-    from wayfinder.scenarios.control import FaultControl
     from wayfinder.scenarios.walk import Walk
 
     paths = _paths()
@@ -75,8 +73,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         return 1
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 31)
     if args.scenario:
-        token = ScenarioSettings().trainer_token
-        if not token or not hmac.compare_digest(token.encode(), FaultControl(paths).token.encode()):
+        if trainer_token(paths, ScenarioSettings()) is None:
             print("--scenario needs the trainer's token in WAYFINDER_TRAINER_TOKEN", file=sys.stderr)
             return 3
         scenario = catalog.load(args.scenario)
@@ -94,7 +91,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
         # The page: wait for the alert the way the walk does, then say only what it says.
         waiter = Walk(backend(), scenario, SPEED, sys.stdout, lambda: None)
-        if not waiter._wait_for_alert(scenario.alert, args.wait):
+        if not waiter.wait_for_alert(scenario.alert, args.wait):
             print("No page yet; keep an eye on `wayfinder alerts`.")
         print(f"\nPAGE: {scenario.told.text}")
     else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from wayfinder.promnames import label_name
 from wayfinder.scenarios.model import Scenario
 from wayfinder.store.model import SpanRecord
 
@@ -75,10 +76,6 @@ class Grade:
         }
 
 
-def _label(key: str) -> str:
-    return key.replace(".", "_")
-
-
 def ideal_path(scenario: Scenario) -> list[Step]:
     """The walk's path for this scenario's answer key, as the looks that take each step."""
     answer = scenario.answer
@@ -87,7 +84,7 @@ def ideal_path(scenario: Scenario) -> list[Step]:
         steps.append(Step("alerts", "wayfinder alerts"))
     scope = answer.scope
     if isinstance(scope, dict):
-        key = _label(next(iter(scope)))
+        key = label_name(next(iter(scope)))
         if key != "sku":
             steps.append(Step("metrics", f"wayfinder metrics <the alert's metric> --by {key}", {"by": key}))
     span = answer.evidence.span
@@ -98,15 +95,14 @@ def ideal_path(scenario: Scenario) -> list[Step]:
             steps.append(Step("logs", "wayfinder logs --trace ID"))
     metric = answer.evidence.metric
     if metric is not None:
-        steps.append(
-            Step("metrics", f"wayfinder metrics {metric.name} --by {metric.by}", {"by": _label(metric.by)})
-        )
+        command = f"wayfinder metrics {metric.name} --by {metric.by}"
+        steps.append(Step("metrics", command, {"by": label_name(metric.by)}))
     return steps
 
 
 def _normalised(look: dict[str, Any]) -> dict[str, Any]:
     if look.get("what") == "metrics" and look.get("by"):
-        return {**look, "by": _label(str(look["by"]))}
+        return {**look, "by": label_name(str(look["by"]))}
     return look
 
 
@@ -196,8 +192,8 @@ def grade(
         stages["evidence"] = 1.0 if given.evidence and evidence[0] else 0.0
         notes["evidence"] = evidence[1] if given.evidence else "no trace cited"
     score = round(sum(WEIGHTS[s] * credit for s, credit in stages.items()))
-    taken, missed, dead_ends, hints = grade_path(ideal_path(scenario), looks)
     steps = ideal_path(scenario)
+    taken, missed, dead_ends, hints = grade_path(steps, looks)
     followed = len(taken) / len(steps) if steps else 1.0
     path_grade = max(0.0, followed - HINT_COST * hints - DEAD_END_COST * len(dead_ends))
     return Grade(
@@ -219,8 +215,8 @@ def _scope_credit(scope: Any, given: tuple[tuple[str, str], ...]) -> tuple[float
         return (1.0 if right else 0.0), "fleet-wide"
     if not isinstance(scope, dict):
         return (1.0 if not given else 0.0), "no scope"
-    wanted = {(_label(k), v) for k, v in scope.items()}
-    said = {(_label(k), v) for k, v in given}
+    wanted = {(label_name(k), v) for k, v in scope.items()}
+    said = {(label_name(k), v) for k, v in given}
     expected = ", ".join(f"{k}={v}" for k, v in sorted(wanted))
     if said == wanted:
         return 1.0, expected

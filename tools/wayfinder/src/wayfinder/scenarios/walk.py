@@ -156,7 +156,7 @@ class Walk:
     def run(self, wait_s: float) -> int:
         s = self.scenario
         self.say(f"\n{s.title}. You are told ({s.told.kind}): {s.told.text}")
-        if s.alert and not self._wait_for_alert(s.alert, wait_s):
+        if s.alert and not self.wait_for_alert(s.alert, wait_s):
             self.say(f"\n{s.alert} did not fire within {wait_s:.0f} s; `wayfinder scenario status` says why.")
             return 1
         metric = alert_metric(s.alert, self.rules_dir) if s.alert else None
@@ -175,7 +175,7 @@ class Walk:
         self._summary()
         return 0
 
-    def _wait_for_alert(self, alert: str, wait_s: float) -> bool:
+    def wait_for_alert(self, alert: str, wait_s: float) -> bool:
         self.say(
             f"Waiting for {alert} to fire (the fault starts within a minute; alerts need a little longer)."
         )

@@ -100,6 +100,11 @@ def test_nothing_wrong_is_an_answer() -> None:
     assert grade(quiet, alarmed, evidence_holds(quiet, [], None), [], 120).score == 0
 
 
+def test_a_fleet_wide_incident_is_scoped_by_seeing_every_region_move() -> None:
+    storm = ideal_path(catalog.load("retry-storm"))
+    assert [s.match for s in storm if s.what == "metrics"][0] == {"by": "region"}
+
+
 def test_every_scenario_has_an_ideal_path() -> None:
     for name, scenario in catalog.load_all().items():
         steps = ideal_path(scenario)

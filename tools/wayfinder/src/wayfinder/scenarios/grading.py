@@ -83,10 +83,16 @@ def ideal_path(scenario: Scenario) -> list[Step]:
     if answer.alert:
         steps.append(Step("alerts", "wayfinder alerts"))
     scope = answer.scope
-    if isinstance(scope, dict):
-        key = label_name(next(iter(scope)))
-        if key != "sku":
-            steps.append(Step("metrics", f"wayfinder metrics <the alert's metric> --by {key}", {"by": key}))
+    # As the walk does: the scope's own label, or region to see that every region moved.
+    key = (
+        label_name(next(iter(scope)))
+        if isinstance(scope, dict)
+        else "region"
+        if scope == "fleet-wide"
+        else None
+    )
+    if key is not None and key != "sku":
+        steps.append(Step("metrics", f"wayfinder metrics <the alert's metric> --by {key}", {"by": key}))
     span = answer.evidence.span
     if span is not None:
         flags = " ".join([f"--span {span.name}", *(f"--attr {k}={v}" for k, v in span.attributes.items())])

@@ -54,7 +54,9 @@ def test_a_walk_goes_from_the_alert_to_the_scope_and_leaves_the_shop_healthy(
     assert "▶ payment" in out and "payment.authorize" in out
     attempts = out[out.index("== Step 4") : out.index("== Step 5")]
     codes = re.findall(r"http.response.status_code=(\d+) region=eu-west retry.attempt=(\d)", attempts)
-    assert codes and codes[-1][0] == "200" and all(code == "429" for code, _ in codes[:-1])
+    # The last attempt got through the limit: authorized (200), or a card the load declines on
+    # purpose (402, about 2 % of its checkouts); every earlier one was refused with 429.
+    assert codes and codes[-1][0] in {"200", "402"} and all(code == "429" for code, _ in codes[:-1])
     assert [int(n) for _, n in codes] == list(range(len(codes)))
     # Step 5: the logs of that trace show the provider's refusal and its Retry-After.
     logs = out[out.index("== Step 5") : out.index("== Step 6")]

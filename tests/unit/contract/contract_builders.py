@@ -183,7 +183,7 @@ def good_checkout(trace: str = trace_id(1), order: str = ORDER) -> Capture:
         },
     )
     select = span(
-        "SELECT wayfinder",
+        "SELECT checkout.accounts",
         kind="CLIENT",
         trace=trace,
         parent=place.span_id,
@@ -191,7 +191,8 @@ def good_checkout(trace: str = trace_id(1), order: str = ORDER) -> Capture:
             "db.system.name": "postgresql",
             "db.namespace": "wayfinder",
             "db.query.text": "SELECT id FROM checkout.accounts WHERE id = %(pk_1)s",
-            "db.operation.name": "SELECT wayfinder",
+            "db.operation.name": "SELECT",
+            "db.collection.name": "checkout.accounts",
             "server.address": "127.0.0.1",
             "server.port": 5432,
         },

@@ -28,6 +28,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, Status, StatusCode
 
+from wayfinder_common.dbspans import name_statement_spans
 from wayfinder_common.errors import Outcome, WayfinderError
 from wayfinder_common.logs import configure_stdout_logging
 from wayfinder_common.settings import ServiceSettings
@@ -184,6 +185,7 @@ def instrument_engine(engine: Any) -> None:
 
     if _current is not None:
         SQLAlchemyInstrumentor().instrument(engine=engine, enable_commenter=False)
+        name_statement_spans(engine)
 
 
 def instrument_celery() -> None:

@@ -110,3 +110,13 @@ def test_every_scenario_has_an_ideal_path() -> None:
         steps = ideal_path(scenario)
         assert steps, name
         assert all(step.command.startswith("wayfinder ") for step in steps), name
+
+
+def test_in_the_compose_stack_the_path_is_not_graded_and_the_debrief_says_so() -> None:
+    looks = [{"what": "alerts"}]  # the rest happened in Grafana, which records nothing here
+    result = grade(
+        WALKTHROUGH, RIGHT, evidence_holds(WALKTHROUGH, LIMITED, FAULT_NS), looks, 95, path_graded=False
+    )
+    assert result.score == 100 and result.as_dict()["path_grade"] is None
+    text = "\n".join(debrief(WALKTHROUGH, result))
+    assert "path not graded" in text and "Your path was not graded" in text and "you skipped" not in text

@@ -176,6 +176,7 @@ def cmd_answer(args: argparse.Namespace) -> int:
         evidence_holds(scenario, spans, fault_ns),
         read_path(),
         time.time() - record["started_at"],
+        path_graded=not _in_compose_stack(),
     )
     # The drill ends with the answer: faults off, load stopped; only now may its timeline show.
     cmd_stop(argparse.Namespace())
@@ -191,6 +192,14 @@ def cmd_answer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _in_compose_stack() -> bool:
+    from wayfinder.local.cli import remembered_mode
+    from wayfinder.local.config import LocalConfig
+
+    config = LocalConfig()
+    return (remembered_mode(config) or config.mode) == "compose"
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     file = _history_file()
     entries = [json.loads(line) for line in file.read_text().splitlines()] if file.exists() else []
@@ -200,8 +209,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     print(f"{'when (UTC)':<17} {'scenario':<28} {'score':>5} {'path':>5} {'time':>6} hints")
     for e in entries:
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(e["at"]))
+        path = "-" if e.get("path_grade") is None else f"{e['path_grade']:.0%}"
         print(
-            f"{when:<17} {e['scenario']:<28} {e['score']:>5} {e['path_grade']:>5.0%}"
+            f"{when:<17} {e['scenario']:<28} {e['score']:>5} {path:>5}"
             f" {e['answered_after_s']:>5}s {e['hints']:>5}"
         )
     return 0

@@ -61,13 +61,16 @@ class Grade:
     dead_ends: list[str]
     hints: int
     answered_after_s: float
+    # False in the compose stack: Grafana is where a trainee looks there, and it records nothing.
+    path_graded: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "score": self.score,
             "stages": self.stages,
             "notes": self.notes,
-            "path_grade": round(self.path_grade, 2),
+            "path_graded": self.path_graded,
+            "path_grade": round(self.path_grade, 2) if self.path_graded else None,
             "ideal_steps_taken": self.taken,
             "ideal_steps_missed": self.missed,
             "dead_ends": self.dead_ends,
@@ -168,6 +171,7 @@ def grade(
     evidence: tuple[bool, str],
     looks: list[dict[str, Any]],
     answered_after_s: float,
+    path_graded: bool = True,
 ) -> Grade:
     answer = scenario.answer
     stages: dict[str, float] = {}
@@ -212,6 +216,7 @@ def grade(
         dead_ends,
         hints,
         answered_after_s,
+        path_graded,
     )
 
 
@@ -236,7 +241,8 @@ def _scope_credit(scope: Any, given: tuple[tuple[str, str], ...]) -> tuple[float
 def debrief(scenario: Scenario, result: Grade) -> list[str]:
     """What the trainee reads after answering: score, stages, the ideal path and the divergence."""
     after = f"answered after {result.answered_after_s:.0f} s"
-    lines = [f"Score {result.score}/100, path {result.path_grade:.0%}, {after}."]
+    path = f"path {result.path_grade:.0%}" if result.path_graded else "path not graded"
+    lines = [f"Score {result.score}/100, {path}, {after}."]
     lines.append(f"The incident: {scenario.name} ({scenario.title}).")
     for stage, credit in result.stages.items():
         mark = "ok " if credit == 1 else "~  " if credit > 0 else "no "
@@ -245,7 +251,12 @@ def debrief(scenario: Scenario, result: Grade) -> list[str]:
     steps = ideal_path(scenario)
     lines.append("The ideal path:")
     lines += [f"  {n}. {s.command}" for n, s in enumerate(steps, start=1)]
-    if result.missed:
+    if not result.path_graded:
+        lines.append(
+            "Your path was not graded: in the compose stack you look in Grafana, which records"
+            " nothing here (local mode's terminal commands are recorded). Compare it with the above."
+        )
+    elif result.missed:
         lines.append("Where your path diverged: you skipped " + "; ".join(result.missed) + ".")
     if result.dead_ends:
         lines.append("Looks that led nowhere here: " + "; ".join(result.dead_ends) + ".")

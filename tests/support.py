@@ -21,6 +21,7 @@ SHOP_METRICS = (
     "payment.provider.retries",
     "payment.provider.retry_budget.exhausted",
     "payment.authorizations",
+    "inventory.lock.wait.duration",
     "invoice.create.duration",
     "invoice.create.failures",
     "invoice.gateway.retries",

@@ -28,8 +28,10 @@ def test_settings_scrape_the_store_every_5s_keeping_its_job_and_instance(tmp_pat
     settings = prometheus.settings()
     assert settings["global"] == {"scrape_interval": "5s", "evaluation_interval": "5s"}
     assert settings["rule_files"] == [str(ROOT / "prometheus" / "rules" / "*.yml")]
-    (job,) = settings["scrape_configs"]  # type: ignore[misc]
-    assert job["honor_labels"] is True
+    job, itself = settings["scrape_configs"]  # type: ignore[misc]
+    assert job["job_name"] == "telemetry-store" and job["honor_labels"] is True
+    # Itself too, as in the compose stack: `up` by job then tells a telemetry gap from a monitoring one.
+    assert itself == {"job_name": "prometheus", "static_configs": [{"targets": ["127.0.0.1:19090"]}]}
     assert job["static_configs"] == [{"targets": ["127.0.0.1:14318"]}]
     (relabel,) = job["metric_relabel_configs"]
     assert relabel["regex"] == r"127\.0\.0\.1:14318" and relabel["replacement"] == ""

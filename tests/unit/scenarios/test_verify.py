@@ -11,6 +11,7 @@ from wayfinder.scenarios.healthy import healthy
 from wayfinder.scenarios.model import MetricEvidence
 from wayfinder.scenarios.verify import Check, judge_scope, passed, verify
 from wayfinder.scenarios.verify_cli import render, run_window
+from wayfinder.scenarios.walk import scope_verdict
 from wayfinder.store.model import LogRecordRow
 
 NOW = 1_800_000_000.0
@@ -135,6 +136,41 @@ def test_the_affected_value_must_stand_out_from_every_other() -> None:
     # A peak earlier in the run counts: the fault may have recovered by now.
     recovered = _breakdown("region", **{"ap-south": (2.0, 0.2), "us-east": (0.2, 0.2)})
     assert judge_scope(metric, {"region": "ap-south"}, recovered).ok
+
+
+def test_a_target_that_falls_stands_out_by_its_lowest_point_whatever_its_name_in_this_mode() -> None:
+    metric = MetricEvidence(name="up", by="job", affected=["otel-collector", "telemetry-store"], falls=True)
+    gap = _breakdown("job", **{"telemetry-store": (1, 0, 0, 1), "prometheus": (1, 1, 1, 1)})
+    check = judge_scope(metric, "fleet-wide", gap)
+    assert check.ok and "expected telemetry-store to fall below" in check.evidence
+    compose = _breakdown("job", **{"otel-collector": (1, 0, 1), "prometheus": (1,), "tempo": (1,)})
+    assert judge_scope(metric, "fleet-wide", compose).ok
+    # Never down, or everything down at once (the monitoring's gap, not the pipeline's): no.
+    steady = _breakdown("job", **{"telemetry-store": (1, 1), "prometheus": (1, 1)})
+    assert not judge_scope(metric, "fleet-wide", steady).ok
+    all_down = _breakdown("job", **{"telemetry-store": (1, 0), "prometheus": (1, 0)})
+    assert not judge_scope(metric, "fleet-wide", all_down).ok
+    # A fall needs something that stayed up to contrast with.
+    alone = _breakdown("job", **{"telemetry-store": (1, 0)})
+    assert not judge_scope(metric, "fleet-wide", alone).ok
+
+
+def test_the_walk_says_what_verify_judges() -> None:
+    metric = MetricEvidence(name="x", by="region", affected="eu-west")
+    # 3x the others: verify's 2x says it stands out, and so must the walk (it once wanted 4x).
+    clear = _breakdown("region", **{"eu-west": (2.7,), "us-east": (0.9,), "ap-south": (0.8,)})
+    assert judge_scope(metric, {"region": "eu-west"}, clear).ok
+    assert scope_verdict(metric, {"region": "eu-west"}, clear).startswith("Only eu-west stands out")
+    close = _breakdown("region", **{"eu-west": (1.2,), "us-east": (0.9,)})
+    assert "not alone" in scope_verdict(metric, {"region": "eu-west"}, close)
+    fleet = MetricEvidence(name="x", by="region")
+    alike = _breakdown("region", **{"eu-west": (1.0,), "us-east": (1.1,)})
+    assert "fleet-wide" in scope_verdict(fleet, "fleet-wide", alike)
+    apart = _breakdown("region", **{"eu-west": (0.2,), "us-east": (1.1,)})
+    assert "differ" in scope_verdict(fleet, "fleet-wide", apart)
+    falls = MetricEvidence(name="up", by="job", affected=["otel-collector", "telemetry-store"], falls=True)
+    gap = _breakdown("job", **{"telemetry-store": (1, 0), "prometheus": (1, 1)})
+    assert scope_verdict(falls, "fleet-wide", gap).startswith("Only telemetry-store went down")
 
 
 def test_fleet_wide_and_no_incident_mean_nothing_stands_out() -> None:

@@ -92,8 +92,12 @@ class FakeBackend:
         # Most eu-west checkouts stay fast: the walk must open the one near eu-west's p95.
         fast = ExemplarRef("c" * 32, "1", 0.2, 0.0, {"region": "eu-west"})
         outlier = ExemplarRef("d" * 32, "1", 7.0, 0.0, {"region": "eu-west"})
-        slow = ExemplarRef(TRACE, "1", 2.1, 0.0, {"region": "eu-west"})
-        return Answer([other, fast, outlier, slow], "exemplars")
+        slow = ExemplarRef(TRACE, "1", 2.1, 0.0, {"region": "eu-west", "checkout_outcome": "success"})
+        # Nearer the p95, but a declined card (402): a detour, not the story's plain case.
+        declined = ExemplarRef(
+            "e" * 32, "1", 2.2, 0.0, {"region": "eu-west", "checkout_outcome": "payment_declined"}
+        )
+        return Answer([other, fast, outlier, declined, slow], "exemplars")
 
     def search_traces(self, query: TraceQuery) -> Answer[list[Any]]:
         raise AssertionError("the exemplar was enough")

@@ -5,18 +5,27 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wayfinder_common.errors import Conflict, NotFound
 from wayfinder_common.faulthooks import LockHoldParams
 from wayfinder_common.faultstate import fault_reader
+from wayfinder_common.metrics import LATENCY_BUCKETS_S
 from wayfinder_common.telemetry import business_span
 
 from inventory.models import Product, Reservation, ReservationItem
 from inventory.schemas import Item, ProductOut, ReservationOut, ReservedLine
 
 tracer = trace.get_tracer("inventory")
+# The one place a hot row shows as a count: how long each catalogue SKU's row lock took to get.
+# The SKU is bounded (the catalogue), so a breakdown by it is cheap and names the hot product.
+lock_wait = metrics.get_meter("inventory").create_histogram(
+    "inventory.lock.wait.duration",
+    unit="s",
+    description="Time to acquire a catalogue product's row lock (SELECT ... FOR UPDATE), by SKU",
+    explicit_bucket_boundaries_advisory=LATENCY_BUCKETS_S,
+)
 
 
 def list_products(session: Session) -> list[ProductOut]:
@@ -82,10 +91,12 @@ def _lock_products(session: Session, skus: dict[str, int] | Counter[str]) -> dic
     # In SKU order, so two checkouts over the same products can never deadlock.
     for sku in sorted(skus):
         with tracer.start_as_current_span("inventory.lock_stock") as span:
+            started = time.perf_counter()
             product = session.scalars(select(Product).where(Product.sku == sku).with_for_update()).first()
             if product is not None:
                 # Only catalogue SKUs: an unknown one is the caller's input, unbounded.
                 span.set_attribute("product.sku", sku)
+                lock_wait.record(time.perf_counter() - started, {"product.sku": sku})
                 products[sku] = product
     return products
 

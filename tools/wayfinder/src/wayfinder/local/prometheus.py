@@ -57,8 +57,12 @@ class LocalPrometheus:
     rules: Path | None = None
 
     @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.config.prometheus_port}"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.config.prometheus_port}"
+        return f"http://{self.address}"
 
     @property
     def folder(self) -> Path:
@@ -89,7 +93,10 @@ class LocalPrometheus:
                             "replacement": "",
                         }
                     ],
-                }
+                },
+                # Itself, as the compose stack's Prometheus does: a target that stays up beside
+                # the store shows that a gap is the telemetry path's, not the monitoring's.
+                {"job_name": "prometheus", "static_configs": [{"targets": [self.address]}]},
             ],
         }
 
@@ -104,7 +111,7 @@ class LocalPrometheus:
             f"--config.file={self.config_file}",
             f"--storage.tsdb.path={self.folder / 'data'}",
             "--storage.tsdb.retention.time=2d",
-            f"--web.listen-address=127.0.0.1:{self.config.prometheus_port}",
+            f"--web.listen-address={self.address}",
             # Exemplars: a latency bucket links to a trace in the store.
             "--enable-feature=exemplar-storage",
         ]

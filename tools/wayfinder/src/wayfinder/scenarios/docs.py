@@ -42,7 +42,9 @@ def _evidence(s: Scenario) -> list[str]:
     if e.log_pattern:
         lines.append(f'- Logs of that trace: "{e.log_pattern}".')
     if e.metric:
-        affected = f", `{e.metric.affected}` stands out" if e.metric.affected else ""
+        names = [e.metric.affected] if isinstance(e.metric.affected, str) else e.metric.affected or []
+        way = "falls while the rest stay up" if e.metric.falls else "stands out"
+        affected = f", {' or '.join(f'`{n}`' for n in names)} {way}" if names else ""
         where = "".join(f", where `{k}={v}`" for k, v in e.metric.where.items())
         lines.append(f"- Metric: `{e.metric.name}` broken down by `{e.metric.by}`{where}{affected}.")
     return lines

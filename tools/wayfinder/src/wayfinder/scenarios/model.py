@@ -121,7 +121,17 @@ class SpanEvidence(Strict):
 class MetricEvidence(Strict):
     name: str = Field(description="the Prometheus series name")
     by: str = Field(description="the label that separates the affected slice")
-    affected: str | None = Field(default=None, description="the label value that stands out")
+    affected: str | list[str] | None = Field(
+        default=None,
+        description=(
+            "the label value that stands out; a list when the same part has a different name in "
+            "each mode (the collector, local mode's telemetry store): whichever the data holds"
+        ),
+    )
+    falls: bool = Field(
+        default=False,
+        description="the affected value stands out by falling (a target that stops answering), not rising",
+    )
     where: dict[str, str] = Field(
         default_factory=dict, description="only the series with these label values (one service's, say)"
     )

@@ -9,7 +9,7 @@ found (alert labels, breakdown values, a trace id, a log line) or what was looke
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from wayfinder.query.interface import QueryBackend
@@ -66,6 +66,23 @@ def verify(
     return checks
 
 
+def expected_elements(scenario: Scenario) -> set[str]:
+    """What a full proof of this answer key judges: a check that was never made proves nothing."""
+    answer, evidence = scenario.answer, scenario.answer.evidence
+    wanted = {
+        "alert": bool(answer.alert) or answer.scope == "none",
+        "scope": evidence.metric is not None,
+        "span": evidence.span is not None,
+        "log": evidence.span is not None and evidence.log_pattern is not None,
+    }
+    return {element for element, yes in wanted.items() if yes}
+
+
+def unproven(scenario: Scenario, checks: list[Check]) -> list[str]:
+    """The key's elements no check has proven yet (sorted)."""
+    return sorted(expected_elements(scenario) - {c.element for c in checks if c.ok})
+
+
 def _guarded(element: str, check: Callable[[], Check]) -> Check:
     try:
         return check()
@@ -106,18 +123,19 @@ def nothing_fired(backend: QueryBackend, range_s: float) -> Check:
     return Check("alert", True, f"no alert fired in the last {range_s:.0f} s")
 
 
-def peaks(breakdown: Breakdown) -> dict[str, float]:
-    """Each label value's highest value over the range (a fault may have recovered by now).
+def extremes(breakdown: Breakdown, lowest: bool = False) -> dict[str, float]:
+    """Each label value's highest (or lowest) value over the range: a fault may have recovered by now.
 
     Series without the label ("(none)": requests that carry no region, say) are no value of it.
     """
+    pick = min if lowest else max
     found: dict[str, float] = {}
     for series in breakdown.series:
         if series.label_value == "(none)":
             continue
         values = [v for _, v in series.points] + ([series.value] if series.value is not None else [])
         if values:
-            found[series.label_value] = max(values)
+            found[series.label_value] = pick(values)
     return found
 
 
@@ -125,18 +143,41 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
+def affected_value(metric: MetricEvidence, present: Iterable[str]) -> str | None:
+    """The affected label value as the data names it (the first of a list that is present)."""
+    if metric.affected is None or isinstance(metric.affected, str):
+        return metric.affected
+    names = set(present)
+    return next((a for a in metric.affected if a in names), metric.affected[0])
+
+
+def stands_out(mine: float | None, others: list[float], falls: bool = False) -> bool:
+    """One value apart from all the others: STANDOUT times above them, or (falls) below them."""
+    if mine is None or (falls and not others):  # a fall needs something that stayed up
+        return False
+    if falls:
+        return all(v > 0 and v >= STANDOUT * mine for v in others)
+    return mine > 0 and all(mine >= STANDOUT * v for v in others)
+
+
 def judge_scope(metric: MetricEvidence, scope: object, breakdown: Breakdown) -> Check:
-    """The breakdown separates the affected value; fleet-wide: every value alike; none: nothing stands out."""
-    top = peaks(breakdown)
+    """The breakdown separates the affected value; fleet-wide: every value alike; none: nothing stands out.
+
+    Judged on each value's peak over the range (its trough for a value that falls), so a slice
+    that has recovered by now still counts: the walk and `verify` say the same thing.
+    """
+    top = extremes(breakdown, lowest=metric.falls)
     shown = ", ".join(f"{k} {_fmt(v)}" for k, v in sorted(top.items(), key=lambda kv: -kv[1]))
-    what = f"{metric.name} {breakdown.statistic} by {metric.by} (peak over the run): {shown or 'no data'}"
+    over = "lowest" if metric.falls else "peak"
+    what = f"{metric.name} {breakdown.statistic} by {metric.by} ({over} over the run): {shown or 'no data'}"
     if not top:
         return Check("scope", False, what)
-    if metric.affected is not None:
-        mine = top.get(metric.affected)
-        others = [v for k, v in top.items() if k != metric.affected]
-        ok = mine is not None and mine > 0 and all(mine >= STANDOUT * v for v in others)
-        return Check("scope", ok, f"{what}; expected {metric.affected} to stand out ({STANDOUT:g}x)")
+    affected = affected_value(metric, top)
+    if affected is not None:
+        others = [v for k, v in top.items() if k != affected]
+        ok = stands_out(top.get(affected), others, metric.falls)
+        way = "fall below" if metric.falls else "stand out"
+        return Check("scope", ok, f"{what}; expected {affected} to {way} the rest ({STANDOUT:g}x)")
     highest, lowest = max(top.values()), min(top.values())
     alike = lowest > 0 and highest < STANDOUT * lowest
     if scope == "fleet-wide":

@@ -25,7 +25,8 @@ from wayfinder.query.interface import QueryBackend
 from wayfinder.query.model import Answer, Breakdown, QueryError, TraceQuery
 from wayfinder.query.promql import by_label
 from wayfinder.scenarios import catalog
-from wayfinder.scenarios.model import Scenario
+from wayfinder.scenarios.model import MetricEvidence, Scenario
+from wayfinder.scenarios.verify import affected_value, judge_scope
 from wayfinder.store.model import SpanRecord
 
 _PROMQL_WORDS = {"sum", "by", "rate", "max", "min", "avg", "or", "and", "unless", "vector", "le"}
@@ -264,8 +265,15 @@ class Walk:
         candidates = [e for e in exemplars if not affected or not label or e.series.get(label) == affected]
         # Representative: the exemplar nearest the slice's p95 (what the alert saw), not the
         # outlier and not one of the many fast requests; slowest first when that is unknown.
+        # A checkout that ended well is the story's plain case (a declined card's 402 is a detour
+        # the load takes on purpose), so those come first when the series says the outcome.
         target = self.typical_slow
-        candidates.sort(key=lambda e: -e.value if target is None else abs(e.value - target))
+        candidates.sort(
+            key=lambda e: (
+                e.series.get("checkout_outcome", "success") != "success",
+                -e.value if target is None else abs(e.value - target),
+            )
+        )
         for exemplar in candidates[:10]:
             found = self._open(exemplar.trace_id)
             if found is not None and found.span is not None:
@@ -335,7 +343,7 @@ class Walk:
         command = f"wayfinder metrics {name} --by {metric.by} --window {self.window}"
         self.heading("the scope: one slice, or everywhere?", command, answer.link)
         self.say(render_breakdown(answer.value, f"{self.range_s / 60:g}m"))
-        self.say(_scope_verdict(answer.value, metric.affected))
+        self.say(scope_verdict(metric, self.answer.scope, answer.value))
         self.pause()
 
     def _summary(self) -> None:
@@ -363,14 +371,18 @@ def _attributes(span: SpanRecord) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(shown.items())) or "(none)"
 
 
-def _scope_verdict(breakdown: Breakdown, affected: str | None) -> str:
-    values = {s.label_value: s.value or 0.0 for s in breakdown.series}
-    if not values:
+def scope_verdict(metric: MetricEvidence, scope: object, breakdown: Breakdown) -> str:
+    """What the breakdown says about scope, in words, judged as `wayfinder verify` judges it."""
+    if not breakdown.series:
         return "No data in the window yet."
+    ok = judge_scope(metric, scope, breakdown).ok
+    affected = affected_value(metric, (s.label_value for s in breakdown.series))
     if affected is None:
-        return "Every slice moved together: the cause is shared (fleet-wide), not one slice."
-    others = [v for k, v in values.items() if k != affected]
-    mine = values.get(affected, 0.0)
-    if mine > 0 and all(v <= mine / 4 for v in others):
+        if ok:
+            return "Every slice moved together: the cause is shared (fleet-wide), not one slice."
+        return "The slices differ; compare them above."
+    if ok and metric.falls:
+        return f"Only {affected} went down: the rest kept answering."
+    if ok:
         return f"Only {affected} stands out: regional (or slice-wide), not fleet-wide."
     return f"{affected} is not alone here; compare the slices above."

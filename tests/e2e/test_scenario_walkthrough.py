@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from wayfinder.local.prometheus import LocalPrometheus
+from wayfinder.scenarios import rulesback
 from wayfinder.scenarios.paths import StatePaths
 from wayfinder.scenarios.run import runner_pid
 
@@ -38,7 +39,7 @@ def test_the_walkthrough_scenario_produces_the_articles_trace(
     shop: Shop, prometheus: LocalPrometheus
 ) -> None:
     since = time.time_ns()
-    poll_until(lambda: rule_folders(prometheus) == {"rules"}, "the local Prometheus on prometheus/rules")
+    poll_until(lambda: rule_folders(prometheus) is not None, "the local Prometheus with its rules")
     started = wayfinder(
         shop,
         "scenario",
@@ -131,8 +132,19 @@ def test_the_walkthrough_scenario_produces_the_articles_trace(
     finally:
         stopped = wayfinder(shop, "scenario", "stop", prometheus=prometheus)
     assert stopped.returncode == 0, stopped.stderr
-    poll_until(lambda: rule_folders(prometheus) == {"rules"}, "the real-speed rules back after the run")
     assert runner_pid(paths) is None
+    # The training rules stay until the real-speed rules' 5m windows no longer see the run, so
+    # its alerts resolve at training speed and do not come back two minutes after the stop.
+    back = rulesback.pending(paths)
+    assert back is not None and 300 <= back - time.time() <= 330, back
+    assert rule_folders(prometheus) == {"rules-training"}
+    status = wayfinder(shop, "scenario", "status", prometheus=prometheus)
+    assert "alert rules: training speed until" in status.stdout
+    assert not rulesback.switch_back_when_due(paths)  # not yet due
+    # Due (as it will be in five minutes): the waiting process's switch, done here and now.
+    assert rulesback.switch_back_when_due(paths, now=back)
+    poll_until(lambda: rule_folders(prometheus) == {"rules"}, "the real-speed rules back after the run")
+    assert rulesback.pending(paths) is None
     assert shop.faults.state().entries == []
 
 

@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from wayfinder_common.faulthooks import HOOKS
 
 from wayfinder.local.config import LocalConfig
-from wayfinder.scenarios import catalog
+from wayfinder.scenarios import catalog, rulesback
 from wayfinder.scenarios.annotations import publish_quietly
 from wayfinder.scenarios.control import FaultControl, control_app
 from wayfinder.scenarios.paths import StatePaths
@@ -125,7 +125,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         print("a scenario is already running: `wayfinder scenario stop` first", file=sys.stderr)
         return 1
     config = LocalConfig()
-    if not _ready(config.checkout_url):
+    if not shop_ready(config.checkout_url):
         print(f"the shop is not answering at {config.checkout_url}: `wayfinder up` first", file=sys.stderr)
         return 1
     control = FaultControl(paths)
@@ -158,7 +158,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ready(url: str) -> bool:
+def shop_ready(url: str) -> bool:
     try:
         return httpx.get(f"{url}/readyz", timeout=3).status_code == 200
     except httpx.HTTPError:
@@ -186,7 +186,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     pid = runner_pid(paths)
     alerts_url = settings.alerts_url()
     alerts = _firing_alerts(alerts_url)
-    report: dict[str, Any] = {"running": pid is not None, "firing_alerts": alerts}
+    report: dict[str, Any] = {
+        "running": pid is not None,
+        "firing_alerts": alerts,
+        "real_speed_rules_at": rulesback.pending(paths),
+    }
     if pid is not None:
         # The start time is the run spec file's, so it needs no token and names nothing.
         report["elapsed_s"] = round(time.time() - paths.run.stat().st_mtime)
@@ -210,6 +214,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"alerts: no Prometheus answered at {alerts_url}")
     else:
         print(f"firing alerts: {', '.join(alerts) or 'none'}")
+    back = rulesback.pending(paths)
+    if back is not None and pid is None:
+        # Said without the run's name: only that the last run was at training speed.
+        at = time.strftime("%H:%M:%S", time.localtime(back))
+        print(f"alert rules: training speed until {at}, while the real-speed windows forget the last run")
     if "scenario" in report:
         print(f"scenario: {report['scenario']} (seed {report['seed']}, speed {report['speed']:g})")
         for entry in report["timeline"]:

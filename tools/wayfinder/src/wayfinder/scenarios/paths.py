@@ -43,6 +43,11 @@ class StatePaths:
         return self.home / "drill" / "runner.pid"
 
     @property
+    def rules_back(self) -> Path:
+        """When the real-speed alert rules come back after a training-speed run (rulesback)."""
+        return self.home / "drill" / "rules-back"
+
+    @property
     def runner_log(self) -> Path:
         return self.home / "logs" / "drill-runner.log"
 

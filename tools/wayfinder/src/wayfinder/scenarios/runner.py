@@ -16,7 +16,7 @@ from pathlib import Path
 from wayfinder.local import prometheus as local_prometheus
 from wayfinder.local.config import LocalConfig
 from wayfinder.local.stack import LocalStack
-from wayfinder.scenarios import components
+from wayfinder.scenarios import components, rulesback
 from wayfinder.scenarios.annotations import publish_quietly
 from wayfinder.scenarios.control import FaultControl
 from wayfinder.scenarios.load import LoadRun, start_load, stop_load
@@ -72,18 +72,29 @@ class Runner:
             self.restarted.add(switch.component)
         self.record(f"{switch.do} {switch.component}", version=switch.version, sampler=switch.sampler)
 
-    def use_rules(self, training: bool) -> None:
+    def use_training_rules(self) -> None:
         """The local Prometheus evaluates the rules at the run's speed (real speed otherwise)."""
         if self.spec.speed != TRAINING_SPEED:
             return
-        folder = local_prometheus.training_rules_dir() if training else local_prometheus.rules_dir()
+        rulesback.cancel(self.paths)  # an earlier run's switch-back must not undo these
+        folder = local_prometheus.training_rules_dir()
         if local_prometheus.use_rules(self.stack.config, self.stack.processes, folder):
             self.record("alert rules", folder=folder.name)
+
+    def schedule_real_rules(self) -> None:
+        """The real-speed rules come back once their windows no longer see this run (rulesback)."""
+        if self.spec.speed != TRAINING_SPEED:
+            return
+        deadline = rulesback.deadline_after(time.time())
+        rulesback.schedule(self.paths, self.spec.local_config, deadline)
+        self.record(
+            "alert rules", folder=local_prometheus.rules_dir().name, from_s=round(deadline - time.time())
+        )
 
     def run(self) -> None:
         spec = self.spec
         self.record("run started", seed=spec.seed, speed=spec.speed)
-        self.use_rules(training=True)
+        self.use_training_rules()
         load = start_load(
             spec.load,
             target_url=self.stack.config.checkout_url,
@@ -105,7 +116,7 @@ class Runner:
         """Healthy again: load stopped, faults off, stopped components back, releases rolled back."""
         stop_load(load)
         self.control.reset()
-        self.use_rules(training=False)
+        self.schedule_real_rules()
         for component in sorted(self.stopped):
             components.start(self.stack, component)
         for component in sorted(self.restarted):

@@ -1,122 +1,84 @@
 """Every scenario is diagnosable from telemetry alone, and the shop is healthy again after it.
 
-Each scenario runs seeded at training speed under its load, against the real shop and a real
-local Prometheus (switched to the training-speed rules by the run); `wayfinder verify`'s checks
-are polled until every element of the answer key is proven from what the query layer answers;
-then the run is stopped and the healthy-again check is polled. `make test` runs two cheap
-scenarios; `make test-scenarios` runs them all (marker `scenarios`).
+Each test runs `wayfinder verify --all --only NAME` as a trainer would, against the real shop and
+a real local Prometheus: the scenario seeded at training speed under its load, every element of
+its answer key polled until proven through the query layer, the run stopped, the healthy-again
+check polled (wayfinder.scenarios.prove). `make test` runs two cheap scenarios in one command;
+`make test-scenarios` runs each of the others (marker `scenarios`).
 """
 
 from __future__ import annotations
 
-import time
+import json
 
-import httpx
 import pytest
 from wayfinder.local.prometheus import LocalPrometheus
-from wayfinder.query.local import LocalBackend
-from wayfinder.query.prometheus_api import PrometheusAPI
 from wayfinder.scenarios import catalog
-from wayfinder.scenarios.healthy import healthy
-from wayfinder.scenarios.paths import StatePaths
-from wayfinder.scenarios.run import runner_pid
-from wayfinder.scenarios.verify import Check, passed, verify
-from wayfinder.scenarios.verify_cli import HEALTHY_WAIT_S, render, run_window
+from wayfinder.scenarios.prove import MARGIN_S, READY_WAIT_S
+from wayfinder.scenarios.rulespeed import TRAINING_SPEED
+from wayfinder.scenarios.verify import expected_elements
+from wayfinder.scenarios.verify_cli import HEALTHY_WAIT_S
 
 from tests.e2e.conftest import Shop
-from tests.e2e.scenario_support import rule_folders, wayfinder
-from tests.support import poll_until
+from tests.e2e.scenario_support import wayfinder
 
-SPEED = 10.0
-# The cheapest (about 1.5 min each): a scenario with an alert also waits about 5 min after the
-# stop, until the real-speed rules' 5m windows have forgotten the run.
-EVERY_RUN = {"no-incident", "invoice-failures-enterprise"}
-# Beyond the run itself: scrapes, rule evaluations and export delays on a shared machine.
-MARGIN_S = 90.0
-READY_WAIT_S = 120.0
+# The cheapest (about 1.5 min each), run on every `make test` through one `verify --all`.
+EVERY_RUN = ("invoice-failures-enterprise", "no-incident")
 
 
-def _scenarios() -> list[object]:
-    return [
-        pytest.param(name, marks=() if name in EVERY_RUN else pytest.mark.scenarios)
-        for name in sorted(catalog.load_all())
-    ]
+def _verify_all(shop: Shop, prometheus: LocalPrometheus, names: tuple[str, ...]) -> dict[str, object]:
+    runs_s = sum(catalog.load(n).load.duration_s / TRAINING_SPEED for n in names)
+    timeout_s = runs_s + len(names) * (MARGIN_S + READY_WAIT_S + HEALTHY_WAIT_S) + 60
+    done = wayfinder(
+        shop,
+        "verify",
+        "--all",
+        "--only",
+        ",".join(names),
+        "--json",
+        prometheus=prometheus,
+        timeout_s=timeout_s,
+        embedded_store=True,
+        WAYFINDER_TRAINER_TOKEN=shop.faults.token,
+    )
+    print(done.stderr)  # the progress lines, shown with -s or -rP
+    report: dict[str, object] = json.loads(done.stdout)
+    assert done.returncode == (0 if report["passed"] else 1), done.stderr
+    return report
 
 
-def _ready(shop: Shop) -> bool:
-    try:
-        return httpx.get(f"{shop.url}/readyz", timeout=3).status_code == 200
-    except httpx.HTTPError:
-        return False
+def _assert_proven(report: dict[str, object], names: tuple[str, ...]) -> None:
+    scenarios = report["scenarios"]
+    assert isinstance(scenarios, list) and [s["scenario"] for s in scenarios] == list(names)
+    for proof in scenarios:
+        shown = json.dumps(proof, indent=1)
+        assert proof["passed"] and proof["error"] is None, shown
+        # Every element the key names was judged and proven, none skipped.
+        proven = {c["element"] for c in proof["checks"] if c["ok"]}
+        assert proven == expected_elements(catalog.load(proof["scenario"])), shown
+        assert proof["healthy"] and all(c["ok"] is not False for c in proof["healthy"]), shown
+    assert report["passed"] is True
 
 
-def _failing(checks: list[Check]) -> str:
-    return render("checks", checks)
+@pytest.mark.timeout(1800)
+def test_verify_all_proves_each_scenario_and_the_shop_healthy_after(
+    shop: Shop, prometheus: LocalPrometheus
+) -> None:
+    _assert_proven(_verify_all(shop, prometheus, EVERY_RUN), EVERY_RUN)
 
 
-@pytest.mark.timeout(1200)
-@pytest.mark.parametrize("name", _scenarios())
+@pytest.mark.scenarios
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("name", sorted(set(catalog.load_all()) - set(EVERY_RUN)))
 def test_scenario_is_diagnosable_and_the_shop_healthy_after(
     shop: Shop, prometheus: LocalPrometheus, name: str
 ) -> None:
-    scenario = catalog.load(name)
-    backend = LocalBackend(shop.store, PrometheusAPI(prometheus.url))
-    paths = StatePaths(shop.config.home)
-    poll_until(lambda: rule_folders(prometheus) == {"rules"}, "the local Prometheus on prometheus/rules")
-    # A scenario starts on a shop that answers (the one before may have left it busy for a while).
-    poll_until(lambda: _ready(shop), "the shop ready before the run", READY_WAIT_S)
-    since = time.time()
-    started = wayfinder(
-        shop, "scenario", "start", name, "--seed", "1", "--speed", f"{SPEED:g}", prometheus=prometheus
-    )
-    assert started.returncode == 0, started.stderr
-    run_s = scenario.load.duration_s / SPEED
-    last: list[list[Check]] = [[]]
-
-    def proven() -> list[Check] | None:
-        # "Nothing is wrong" is only proven over the whole run, not its first seconds.
-        if scenario.answer.scope == "none" and runner_pid(paths) is not None:
-            return None
-        last[0] = verify(scenario, backend, since, time.time(), run_window(SPEED))
-        return last[0] if passed(last[0]) else None
-
-    try:
-        try:
-            checks = poll_until(proven, f"every element of {name}'s answer key", run_s + MARGIN_S)
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{_failing(last[0])}") from None
-        # Every element the key names was judged, none skipped.
-        evidence = scenario.answer.evidence
-        expected = {
-            "alert": bool(scenario.answer.alert) or scenario.answer.scope == "none",
-            "scope": evidence.metric is not None,
-            "span": evidence.span is not None,
-            "log": evidence.span is not None and evidence.log_pattern is not None,
-        }
-        print(render(name, checks))  # shown with -s or -rP: what proved it
-        assert {c.element for c in checks if c.ok} == {e for e, wanted in expected.items() if wanted}
-    finally:
-        stopped = wayfinder(shop, "scenario", "stop", prometheus=prometheus)
-    assert stopped.returncode == 0, stopped.stderr
-    # The scenario's own mitigation for failed invoices, harmless when there are none.
-    redriven = wayfinder(shop, "invoices", "redrive", prometheus=prometheus)
-    assert redriven.returncode == 0, redriven.stdout + redriven.stderr
-
-    after: list[list[Check]] = [[]]
-
-    def recovered() -> list[Check] | None:
-        after[0] = healthy(backend, shop.stack.postgres.url)
-        return after[0] if passed(after[0]) else None
-
-    waited = time.monotonic()
-    try:
-        poll_until(recovered, f"the shop healthy again after {name}", HEALTHY_WAIT_S)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{_failing(after[0])}") from None
-    print(render(f"healthy again after {time.monotonic() - waited:.0f} s", after[0]))
+    _assert_proven(_verify_all(shop, prometheus, (name,)), (name,))
 
 
 def test_verify_needs_the_trainer_token(shop: Shop) -> None:
     refused = wayfinder(shop, "verify", "no-incident")
     assert refused.returncode == 3 and "WAYFINDER_TRAINER_TOKEN" in refused.stderr
     assert "Nothing is wrong" not in refused.stdout + refused.stderr
+    refused_all = wayfinder(shop, "verify", "--all", "--only", "no-incident")
+    assert refused_all.returncode == 3 and "WAYFINDER_TRAINER_TOKEN" in refused_all.stderr

@@ -43,8 +43,8 @@ def test_the_lock_hold_applies_to_its_sku_only(control: FaultControl, monkeypatc
     sleeps = Sleeps()
     monkeypatch.setattr(service.time, "sleep", sleeps)
     control.switch_on("inventory.lock_hold", "SKU-LAMP", {"hold_ms": 900})
-    service._hold_locks({"SKU-MUG": None})  # type: ignore[dict-item]
-    service._hold_locks({"SKU-LAMP": None, "SKU-MUG": None})  # type: ignore[dict-item]
+    service._hold_lock("SKU-MUG")
+    service._hold_lock("SKU-LAMP")
     assert sleeps == [0.9]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
 from wayfinder.navigator.tree import TraceSummary
 from wayfinder.query.model import Alert, Answer, Breakdown, MetricRef, QueryError, Series, TraceQuery
 from wayfinder.scenarios import catalog
@@ -242,3 +243,12 @@ def test_a_failure_logged_on_an_older_failed_trace_is_found() -> None:
     backend.failed = [_trace("d" * 32, SINCE + 5)]  # older than every trace of the plain search
     checks = verify(catalog.load("provider-rate-limit-eu-west"), backend, SINCE, NOW, "30s")  # type: ignore[arg-type]
     assert passed(checks) and "d" * 32 in checks[3].evidence
+
+
+def test_verify_all_refuses_a_name_healthy_or_only_without_all(capsys: pytest.CaptureFixture[str]) -> None:
+    from wayfinder.cli import main
+
+    assert main(["verify", "--all", "no-incident"]) == 2
+    assert main(["verify", "--all", "--healthy"]) == 2
+    assert main(["verify", "--only", "no-incident"]) == 2
+    assert "--only narrows --all" in capsys.readouterr().err

@@ -45,8 +45,7 @@ def reserve(session: Session, order_id: str, items: list[Item]) -> ReservationOu
         reservation = session.get(Reservation, order_id, with_for_update=True)
         if reservation is not None and reservation.status == "reserved":
             return _to_out(reservation)
-        products = _lock_products(session, wanted)
-        _hold_locks(products)
+        products = _lock_products(session, wanted, hold=True)
         unknown = sorted(set(wanted) - set(products))
         if unknown:
             raise NotFound(f"unknown SKU(s): {', '.join(unknown)}", code="unknown_sku", details=unknown)
@@ -85,8 +84,14 @@ def release(session: Session, order_id: str) -> ReservationOut | None:
         return _to_out(reservation)
 
 
-def _lock_products(session: Session, skus: dict[str, int] | Counter[str]) -> dict[str, Product]:
-    """Lock each product's row, one span per SKU: a hot row shows as one SKU's slow lock."""
+def _lock_products(
+    session: Session, skus: dict[str, int] | Counter[str], hold: bool = False
+) -> dict[str, Product]:
+    """Lock each product's row, one span per SKU: a hot row shows as one SKU's slow lock.
+
+    `hold`: the inventory.lock_hold fault's slow work runs right after its SKU's lock is taken,
+    before the next SKU's: rows locked earlier in the same order are held through it too (a hot
+    row's wait spreads to them), rows after it are not."""
     products: dict[str, Product] = {}
     # In SKU order, so two checkouts over the same products can never deadlock.
     for sku in sorted(skus):
@@ -98,15 +103,16 @@ def _lock_products(session: Session, skus: dict[str, int] | Counter[str]) -> dic
                 span.set_attribute("product.sku", sku)
                 lock_wait.record(time.perf_counter() - started, {"product.sku": sku})
                 products[sku] = product
+        if hold and sku in products:
+            _hold_lock(sku)
     return products
 
 
-def _hold_locks(products: dict[str, Product]) -> None:
+def _hold_lock(sku: str) -> None:
     """The generic "hot row" fault hook (inventory.lock_hold): keep a SKU's row lock longer."""
-    for sku in products:
-        hold = fault_reader().params("inventory.lock_hold", sku)
-        if isinstance(hold, LockHoldParams) and hold.hold_ms:
-            time.sleep(hold.hold_ms / 1000)
+    hold = fault_reader().params("inventory.lock_hold", sku)
+    if isinstance(hold, LockHoldParams) and hold.hold_ms:
+        time.sleep(hold.hold_ms / 1000)
 
 
 def _to_out(reservation: Reservation) -> ReservationOut:

@@ -176,7 +176,7 @@ def judge_scope(metric: MetricEvidence, scope: object, breakdown: Breakdown) -> 
     if affected is not None:
         others = [v for k, v in top.items() if k != affected]
         ok = stands_out(top.get(affected), others, metric.falls)
-        way = "fall below" if metric.falls else "stand out"
+        way = "fall below" if metric.falls else "stand out from"
         return Check("scope", ok, f"{what}; expected {affected} to {way} the rest ({STANDOUT:g}x)")
     highest, lowest = max(top.values()), min(top.values())
     alike = lowest > 0 and highest < STANDOUT * lowest

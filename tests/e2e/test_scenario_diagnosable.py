@@ -10,6 +10,7 @@ check polled (wayfinder.scenarios.prove). `make test` runs two cheap scenarios i
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from wayfinder.local.prometheus import LocalPrometheus
@@ -21,6 +22,7 @@ from wayfinder.scenarios.verify_cli import HEALTHY_WAIT_S
 
 from tests.e2e.conftest import Shop
 from tests.e2e.scenario_support import wayfinder
+from tests.support import free_port
 
 # The cheapest (about 1.5 min each), run on every `make test` through one `verify --all`.
 EVERY_RUN = ("invoice-failures-enterprise", "no-incident")
@@ -67,12 +69,58 @@ def test_verify_all_proves_each_scenario_and_the_shop_healthy_after(
     _assert_proven(_verify_all(shop, prometheus, EVERY_RUN), EVERY_RUN)
 
 
+# Scenarios that stop the telemetry pipeline need local mode's own store process: the shared
+# shop exports to a receiver inside the test process, which no scenario can stop.
+OWN_STORE = {"telemetry-pipeline-down"}
+
+
+@pytest.fixture(scope="module")
+def local_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Shop, LocalPrometheus]]:
+    """Local mode as `make up` runs it: the embedded store and the local Prometheus are processes."""
+    from wayfinder.local.config import LocalConfig
+    from wayfinder.local.stack import LocalStack
+
+    home = tmp_path_factory.mktemp("local-mode") / "home"
+    home.mkdir()
+    ports = {
+        f"{name}_port": free_port()
+        for name in (
+            "postgres",
+            "redis",
+            "checkout",
+            "inventory",
+            "payment",
+            "provider",
+            "store",
+            "prometheus",
+        )
+    }
+    settings = {
+        "home": home,
+        "environment": "test",
+        "span_export_delay_ms": 200,
+        "metric_export_interval_ms": 500,
+    }
+    config = LocalConfig.model_validate({**settings, **ports})
+    assert config.uses_embedded_store
+    stack = LocalStack(config, report=lambda _: None)
+    try:
+        stack.up()
+        yield Shop(stack, None, config), LocalPrometheus(config, stack.processes)
+    finally:
+        stack.down()
+
+
 @pytest.mark.scenarios
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("name", sorted(set(catalog.load_all()) - set(EVERY_RUN)))
 def test_scenario_is_diagnosable_and_the_shop_healthy_after(
-    shop: Shop, prometheus: LocalPrometheus, name: str
+    request: pytest.FixtureRequest, name: str
 ) -> None:
+    if name in OWN_STORE:
+        shop, prometheus = request.getfixturevalue("local_mode")
+    else:
+        shop, prometheus = request.getfixturevalue("shop"), request.getfixturevalue("prometheus")
     _assert_proven(_verify_all(shop, prometheus, (name,)), (name,))
 
 

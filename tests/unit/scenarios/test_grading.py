@@ -3,6 +3,7 @@ the path graded against the ideal one (the drill on real processes: tests/e2e/te
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from wayfinder.scenarios import catalog
@@ -120,3 +121,15 @@ def test_in_the_compose_stack_the_path_is_not_graded_and_the_debrief_says_so() -
     assert result.score == 100 and result.as_dict()["path_grade"] is None
     text = "\n".join(debrief(WALKTHROUGH, result))
     assert "path not graded" in text and "Your path was not graded" in text and "you skipped" not in text
+
+
+def test_lost_context_evidence_is_a_publish_without_a_parent() -> None:
+    lost = catalog.load("lost-trace-context")
+
+    def publish(parent: str | None) -> SpanRecord:
+        span = _provider_span(1_100, **{"queue.name": "invoice-events"})
+        return replace(span, name="outbox.publish", service_name="outbox-relay", parent_span_id=parent)
+
+    assert evidence_holds(lost, [publish(None)], FAULT_NS)[0]
+    held, why = evidence_holds(lost, [publish("9" * 16)], FAULT_NS)
+    assert not held and "starting its own trace" in why

@@ -252,3 +252,17 @@ def test_verify_all_refuses_a_name_healthy_or_only_without_all(capsys: pytest.Ca
     assert main(["verify", "--all", "--healthy"]) == 2
     assert main(["verify", "--only", "no-incident"]) == 2
     assert "--only narrows --all" in capsys.readouterr().err
+
+
+def test_lost_context_needs_the_publish_to_start_its_own_trace() -> None:
+    scenario = catalog.load("lost-trace-context")
+    joined = _trace("a" * 32, SINCE + 5)  # healthy: outbox.publish under the checkout's root
+    backend = FakeBackend(traces=[joined])
+    (span,) = verify(scenario, backend, SINCE, NOW, "30s")  # type: ignore[arg-type]
+    assert span.ok is False and "starting its own trace" in span.evidence
+    rooted = TraceSummary(
+        "b" * 32, "outbox.publish", "outbox-relay", ["outbox-relay"], int((SINCE + 5) * 1e9), 0, 3, 0
+    )
+    backend.traces = [joined, rooted]
+    (span,) = verify(scenario, backend, SINCE, NOW, "30s")  # type: ignore[arg-type]
+    assert span.ok and "b" * 32 in span.evidence

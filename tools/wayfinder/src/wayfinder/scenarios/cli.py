@@ -128,6 +128,14 @@ def cmd_start(args: argparse.Namespace) -> int:
     if not shop_ready(config.checkout_url):
         print(f"the shop is not answering at {config.checkout_url}: `wayfinder up` first", file=sys.stderr)
         return 1
+    if not config.uses_embedded_store and any(a.component == "telemetry" for a in scenario.actions):
+        # Named without the scenario: a drill's trainee sees this line too.
+        print(
+            f"this run would stop local mode's telemetry store, but telemetry goes to {config.otlp_endpoint},"
+            " which Wayfinder does not run: unset OTEL_EXPORTER_OTLP_ENDPOINT to run it",
+            file=sys.stderr,
+        )
+        return 1
     control = FaultControl(paths)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     switches = plan(scenario, seed, args.speed)

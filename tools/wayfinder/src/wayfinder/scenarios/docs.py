@@ -38,7 +38,8 @@ def _evidence(s: Scenario) -> list[str]:
     e, lines = s.answer.evidence, []
     if e.span:
         attrs = ", ".join(f"`{k}={v}`" for k, v in e.span.attributes.items()) or "(no attribute filter)"
-        lines.append(f"- Span: `{e.span.name}` in `{e.span.service}` with {attrs}.")
+        rooted = ", starting its own trace (no parent)" if e.span.starts_trace else ""
+        lines.append(f"- Span: `{e.span.name}` in `{e.span.service}` with {attrs}{rooted}.")
     if e.log_pattern:
         lines.append(f'- Logs of that trace: "{e.log_pattern}".')
     if e.metric:

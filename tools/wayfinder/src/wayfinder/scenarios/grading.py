@@ -154,11 +154,17 @@ def evidence_holds(
     start = min(s.start_unix_nano for s in spans)
     if fault_started_ns is not None and start < fault_started_ns:
         return False, "the cited trace started before the fault began"
+    rooted = " starting its own trace" if wanted.starts_trace else ""
     for span in spans:
         same = span.name == wanted.name and span.service_name == wanted.service
+        if wanted.starts_trace and span.parent_span_id:
+            continue
         if same and all(span.attributes.get(k) == v for k, v in wanted.attributes.items()):
-            return True, f"{wanted.name} in {wanted.service} with {_pairs(wanted.attributes)}"
-    return False, f"no {wanted.name} span in {wanted.service} with {_pairs(wanted.attributes)} in that trace"
+            return True, f"{wanted.name} in {wanted.service} with {_pairs(wanted.attributes)}{rooted}"
+    return (
+        False,
+        f"no {wanted.name} span in {wanted.service} with {_pairs(wanted.attributes)}{rooted} in that trace",
+    )
 
 
 def _pairs(attributes: dict[str, Any]) -> str:

@@ -116,6 +116,10 @@ class SpanEvidence(Strict):
     name: str
     service: str
     attributes: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    starts_trace: bool = Field(
+        default=False,
+        description="the span is its trace's root (no parent): the trace context was lost before it",
+    )
 
 
 class MetricEvidence(Strict):

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from wayfinder.navigator.tree import TraceSummary
 from wayfinder.query.interface import QueryBackend
 from wayfinder.query.model import Breakdown, QueryError, TraceQuery
 from wayfinder.scenarios.model import MetricEvidence, Scenario, SpanEvidence
@@ -197,9 +198,15 @@ def span_and_logs(
     query = TraceQuery(
         service=span.service, span_name=span.name, attributes=attributes, limit=TRACES_SEARCHED
     )
-    traces = [t for t in backend.search_traces(query).value if t.start_unix_nano >= since_s * 1e9]
+
+    def fits(trace: TraceSummary) -> bool:
+        rooted = (trace.root_name, trace.root_service) == (span.name, span.service)
+        return trace.start_unix_nano >= since_s * 1e9 and (rooted or not span.starts_trace)
+
+    traces = [t for t in backend.search_traces(query).value if fits(t)]
     with_attributes = f" with {labels_text(dict(attributes))}" if attributes else ""
     wanted = f"{span.name} of {span.service}{with_attributes}"
+    wanted += " starting its own trace" if span.starts_trace else ""
     if not traces:
         return [Check("span", False, f"no trace of the run holds {wanted}")]
     if log_pattern is None:
@@ -207,9 +214,7 @@ def span_and_logs(
     pattern = re.compile(log_pattern)
     # A pattern usually names a failure, logged on a failed trace: those first, then the newest.
     failed = backend.search_traces(replace(query, errors=True)).value
-    candidates = list(
-        {t.trace_id: t for t in [*failed, *traces] if t.start_unix_nano >= since_s * 1e9}.values()
-    )
+    candidates = list({t.trace_id: t for t in [*failed, *traces] if fits(t)}.values())
     for trace in candidates:
         for record in backend.trace_logs(trace.trace_id).value:
             if pattern.search(record.body):

@@ -70,6 +70,10 @@ class Phase:
 
 
 class _Answer200(BaseHTTPRequestHandler):
+    # Keep-alive, as a collector is: HTTP/1.0 would close every connection and make each export
+    # open a new one (a cost a real endpoint does not impose; it showed in the first profiles).
+    protocol_version = "HTTP/1.1"
+
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
         self.send_response(200)

@@ -66,38 +66,3 @@ def test_postgres_down_is_a_clear_503_and_recovers_without_restarts(shop: Shop) 
         return rows == [("issued",)]
 
     poll_until(invoiced, "the worker and relay to recover and invoice a new order", timeout_s=60)
-
-
-def test_a_worker_that_dies_on_its_own_is_replaced_and_invoices_keep_coming(shop: Shop) -> None:
-    """Celery 5.7 can end the worker on a broker outage (invoice_worker.main.worker says how);
-    its launcher starts a new one. Here the Celery process dies of SIGKILL, the launcher not."""
-    import os
-    import signal
-    from pathlib import Path
-
-    launcher = shop.stack.processes.pid("invoice-worker")
-    assert launcher is not None
-
-    def celery_child() -> int | None:
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(stat[1]) == launcher and b"celery-worker" in (entry / "cmdline").read_bytes():
-                    return int(entry.name)
-        return None
-
-    first = poll_until(celery_child, "the Celery worker under its launcher", timeout_s=30)
-    os.kill(first, signal.SIGKILL)
-    poll_until(lambda: (c := celery_child()) is not None and c != first, "a new Celery worker", timeout_s=60)
-    response = shop.checkout()
-    assert response.status_code == 201, response.text
-    order = response.json()["order_id"]
-
-    def invoiced() -> bool:
-        rows = shop.sql("SELECT status FROM invoice.invoices WHERE order_id = :o", o=order)
-        return bool(rows) and rows[0][0] == "issued"
-
-    poll_until(invoiced, "the new worker to invoice a new order", timeout_s=90)

@@ -10,7 +10,9 @@ kept under benchmarks/profiles/ for speedscope or flamegraph.pl, and summarised 
   and nothing of the shop's runs below that frame: the span processor and exporter threads, the
   log handler, the metric recording, the instrumentation's own work around a call; not the
   request the ASGI instrumentation wraps, nor the query under a database span;
-- the share is of the samples in which the process was on the CPU (py-spy without --idle).
+- the share is of the samples in which the process was on the CPU: py-spy without --idle, and
+  without the samples of a thread blocked in a timed wait or a socket read (WAITING), which
+  py-spy does not always recognise as idle.
 
 This is a measurement tool, not a test: it prints and exits 0.
 """
@@ -56,14 +58,23 @@ def is_telemetry(frames: list[str]) -> bool:
     return deepest is not None and not any(SHOP.search(f) for f in frames[deepest + 1 :])
 
 
+# A thread blocked in one of these holds no CPU, though py-spy (which marks only some system
+# calls idle) counts it: the span processor's and the metric reader's timed waits above all.
+WAITING = re.compile(
+    r"^(?:Condition\.wait|Event\.wait|Lock\.acquire|SocketIO\.readinto|select|poll|do_poll) "
+)
+
+
 def summarise(folded: str) -> tuple[int, int, Counter[str]]:
-    """(samples, telemetry samples, telemetry samples by the deepest telemetry function)."""
+    """(samples on the CPU, telemetry samples, telemetry samples by the deepest telemetry function)."""
     total, telemetry, where = 0, 0, Counter[str]()
     for line in folded.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         frames = stack.split(";")
+        if WAITING.match(frames[-1]):
+            continue
         total += int(count)
         if is_telemetry(frames):
             telemetry += int(count)

@@ -222,7 +222,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"alerts: no Prometheus answered at {alerts_url}")
     else:
         print(f"firing alerts: {', '.join(alerts) or 'none'}")
-    back = rulesback.pending(paths)
+    back = report["real_speed_rules_at"]
     if back is not None and pid is None:
         # Said without the run's name: only that the last run was at training speed.
         at = time.strftime("%H:%M:%S", time.localtime(back))

@@ -76,11 +76,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except QueryError as exc:
         print(f"wayfinder: {exc}", file=sys.stderr)
         return 1
-    deadline = time.monotonic() + wait
-    checks = check(query)
-    while not passed(checks) and time.monotonic() < deadline:
-        time.sleep(5)  # scrapes and rule evaluations every 5 s: asking faster learns nothing
-        checks = check(query)
+    from wayfinder.scenarios.prove import poll
+
+    checks = poll(lambda: check(query), passed, wait)
     if args.json:
         print(json.dumps({"check": title, "passed": passed(checks), "checks": [asdict(c) for c in checks]}))
     else:
@@ -101,11 +99,7 @@ def _verify_all(args: argparse.Namespace) -> int:
     config = LocalConfig()
     paths = StatePaths(config.home)
     if trainer_token(paths, ScenarioSettings()) is None:
-        print(
-            "verify names the answer: it needs the trainer's token in WAYFINDER_TRAINER_TOKEN",
-            file=sys.stderr,
-        )
-        return 3
+        return _no_token()
     every = catalog.load_all()
     names = sorted(every) if not args.only else [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in every]
@@ -153,6 +147,11 @@ def _verify_all(args: argparse.Namespace) -> int:
     return 0 if not failed else 1
 
 
+def _no_token() -> int:
+    print("verify names the answer: it needs the trainer's token in WAYFINDER_TRAINER_TOKEN", file=sys.stderr)
+    return 3
+
+
 def _healthy_check() -> tuple[str, Any]:
     from wayfinder.local.cli import remembered_mode
     from wayfinder.local.config import LocalConfig
@@ -178,11 +177,7 @@ def _scenario_check(name: str) -> tuple[str, Any] | int:
     paths = StatePaths(LocalConfig().home)
     token = trainer_token(paths, ScenarioSettings())
     if token is None:
-        print(
-            "verify names the answer: it needs the trainer's token in WAYFINDER_TRAINER_TOKEN",
-            file=sys.stderr,
-        )
-        return 3
+        return _no_token()
     try:
         scenario = catalog.load(name)
     except catalog.ScenarioFileError as exc:

@@ -130,6 +130,24 @@ def test_compose_file_matches_the_compose_spec_schema():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_a_scenario_releases_override_file_matches_the_compose_spec_schema():
+    """The file `scenario` actions hand `docker compose up` to restart a service as a release."""
+    from wayfinder.scenarios.components import _override
+
+    checker = tool("check-jsonschema")
+    if checker is None:
+        missing_tool("check-jsonschema is not installed (root dev group)")
+    release = {"SERVICE_VERSION": "0.2.0", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
+    with _override("inventory", release) as path:
+        result = subprocess.run(
+            [checker, "--builtin-schema", "vendor.compose-spec", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_the_stack_has_exactly_the_services_of_the_brief():
     assert set(compose()["services"]) == set(PYTHON_SERVICES) | INFRA_SERVICES | OPTIONAL_SERVICES
     optional = {name for name, service in compose()["services"].items() if service.get("profiles")}

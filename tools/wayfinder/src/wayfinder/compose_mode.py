@@ -81,7 +81,7 @@ def run_command(argv: Sequence[str], *, cwd: Path | None = None, timeout: float 
     return subprocess.run(list(argv), cwd=cwd, timeout=timeout, check=False).returncode
 
 
-def _quiet_run(argv: Sequence[str], *, cwd: Path | None = None, timeout: float | None = None) -> int:
+def quiet_run(argv: Sequence[str], *, cwd: Path | None = None, timeout: float | None = None) -> int:
     completed = subprocess.run(
         list(argv),
         cwd=cwd,
@@ -94,7 +94,7 @@ def _quiet_run(argv: Sequence[str], *, cwd: Path | None = None, timeout: float |
 
 
 def engine_available(
-    runner: Runner = _quiet_run,
+    runner: Runner = quiet_run,
     which: Callable[[str], str | None] = shutil.which,
     timeout: float = INFO_TIMEOUT_S,
 ) -> bool:
@@ -103,7 +103,7 @@ def engine_available(
 
 
 def compose_available(
-    runner: Runner = _quiet_run,
+    runner: Runner = quiet_run,
     which: Callable[[str], str | None] = shutil.which,
     timeout: float = INFO_TIMEOUT_S,
 ) -> bool:
@@ -137,7 +137,7 @@ NO_ENGINE = (
 
 
 def preflight(
-    runner: Runner = _quiet_run,
+    runner: Runner = quiet_run,
     which: Callable[[str], str | None] = shutil.which,
     timeout: float = INFO_TIMEOUT_S,
 ) -> list[str]:
@@ -152,16 +152,17 @@ def preflight(
     return problems
 
 
-def compose_command(project_dir: Path, *args: str) -> list[str]:
-    """`docker compose` pinned to this checkout's compose file, whatever the current directory."""
+def compose_command(project_dir: Path, *args: str, overrides: Sequence[Path] = ()) -> list[str]:
+    """`docker compose` pinned to this checkout's compose file, whatever the current directory;
+    `overrides` are compose files merged over it (per key for `environment`)."""
     project_dir = Path(project_dir)
+    files = [str(project_dir / COMPOSE_FILE), *map(str, overrides)]
     return [
         "docker",
         "compose",
         "--project-directory",
         str(project_dir),
-        "--file",
-        str(project_dir / COMPOSE_FILE),
+        *(arg for path in files for arg in ("--file", path)),
         *args,
     ]
 

@@ -78,6 +78,13 @@ def remembered_mode(config: LocalConfig) -> str | None:
     return path.read_text().strip() if path.exists() else None
 
 
+def in_compose_stack(config: LocalConfig | None = None) -> bool:
+    """True when the compose stack is what the shop runs in (what the last `up` chose, or the
+    configured mode): scenario actions then drive containers, and the path is not recorded."""
+    config = config or LocalConfig()
+    return (remembered_mode(config) or config.mode) == "compose"
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     config = LocalConfig()
     mode = _mode(args.mode)

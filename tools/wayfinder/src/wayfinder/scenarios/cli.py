@@ -16,14 +16,17 @@ import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from wayfinder_common.faulthooks import HOOKS
 
-from wayfinder.local.config import LocalConfig
+from wayfinder.local.cli import in_compose_stack
+from wayfinder.local.config import LocalConfig, find_project_root
 from wayfinder.scenarios import catalog, rulesback
 from wayfinder.scenarios.annotations import publish_quietly
 from wayfinder.scenarios.control import FaultControl, control_app
 from wayfinder.scenarios.paths import StatePaths
+from wayfinder.scenarios.rulespeed import speed_in
 from wayfinder.scenarios.run import RunSpec, read_spec, read_timeline, runner_pid, write_spec
 from wayfinder.scenarios.timeline import plan
 
+REAL_SPEED_ONLY = "the compose stack's Prometheus has the real-speed alert rules only"
 NEXT = "next: `wayfinder scenario status`, `wayfinder traces`, `wayfinder logs --trace ID`"
 
 
@@ -128,7 +131,13 @@ def cmd_start(args: argparse.Namespace) -> int:
     if not shop_ready(config.checkout_url):
         print(f"the shop is not answering at {config.checkout_url}: `wayfinder up` first", file=sys.stderr)
         return 1
-    if not config.uses_embedded_store and any(a.component == "telemetry" for a in scenario.actions):
+    compose = in_compose_stack(config)
+    speed = speed_in(args.speed, compose)
+    if speed != args.speed:
+        # No duration: a drill's trainee sees this line, and how long a run takes hints at which.
+        print(f"{REAL_SPEED_ONLY}: speed 1, not {args.speed:g}")
+    stops_store = not compose and not config.uses_embedded_store
+    if stops_store and any(a.component == "telemetry" for a in scenario.actions):
         # Named without the scenario: a drill's trainee sees this line too.
         print(
             f"this run would stop local mode's telemetry store, but telemetry goes to {config.otlp_endpoint},"
@@ -138,17 +147,19 @@ def cmd_start(args: argparse.Namespace) -> int:
         return 1
     control = FaultControl(paths)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
-    switches = plan(scenario, seed, args.speed)
+    switches = plan(scenario, seed, speed)
     last = max((s.at_s for s in switches), default=0.0)
     spec = RunSpec(
         scenario=scenario.name,
         seed=seed,
-        speed=args.speed,
+        speed=speed,
         started_at=time.time(),
-        duration_s=max(scenario.load.duration_s / args.speed, last + 10),
+        duration_s=max(scenario.load.duration_s / speed, last + 10),
         plan=switches,
         load=scenario.load,
         local_config=config.model_dump(mode="json", by_alias=True),
+        mode="compose" if compose else "local",
+        project_dir=str(find_project_root()) if compose else None,
     )
     paths.timeline.unlink(missing_ok=True)
     write_spec(paths, control.token, spec)
@@ -161,7 +172,7 @@ def cmd_start(args: argparse.Namespace) -> int:
             start_new_session=True,
         )
     paths.runner_pid.write_text(str(process.pid))
-    print(f"started (seed {seed}, speed {args.speed:g}); the faults follow their timeline, the load runs")
+    print(f"started (seed {seed}, speed {speed:g}); the faults follow their timeline, the load runs")
     print(NEXT)
     return 0
 

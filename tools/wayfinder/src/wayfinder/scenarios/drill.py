@@ -28,7 +28,9 @@ def register(sub: Any) -> None:
     start = verbs.add_parser("start", help="start a drill: load, an incident you are not told, the page")
     start.add_argument("--seed", type=int, default=None, help="same seed, same incident and timeline")
     start.add_argument("--scenario", default=None, help="trainer: force this one (WAYFINDER_TRAINER_TOKEN)")
-    start.add_argument("--wait", type=float, default=300.0, help="seconds to wait for the page (default 300)")
+    start.add_argument(
+        "--wait", type=float, default=None, help="seconds to wait for the page (300; 1200 at real speed)"
+    )
     start.set_defaults(handler=cmd_start)
     verbs.add_parser("hint", help="the next step of the ideal path (costs path grade)").set_defaults(
         handler=cmd_hint
@@ -79,6 +81,9 @@ def cmd_start(args: argparse.Namespace) -> int:
         scenario = catalog.load(args.scenario)
     else:
         scenario = catalog.load(random.Random(seed).choice(sorted(catalog.load_all())))
+    from wayfinder.scenarios.rulespeed import alert_wait_s, speed_in
+
+    speed = speed_in(SPEED, _in_compose_stack())
     started = start_scenario(argparse.Namespace(name=scenario.name, seed=seed, speed=SPEED))
     if started != 0:
         return started
@@ -90,8 +95,8 @@ def cmd_start(args: argparse.Namespace) -> int:
         from wayfinder.query.select import backend
 
         # The page: wait for the alert the way the walk does, then say only what it says.
-        waiter = Walk(backend(), scenario, SPEED, sys.stdout, lambda: None)
-        if not waiter.wait_for_alert(scenario.alert, args.wait):
+        waiter = Walk(backend(), scenario, speed, sys.stdout, lambda: None)
+        if not waiter.wait_for_alert(scenario.alert, alert_wait_s(args.wait, speed)):
             print("No page yet; keep an eye on `wayfinder alerts`.")
         print(f"\nPAGE: {scenario.told.text}")
     else:
@@ -193,11 +198,9 @@ def cmd_answer(args: argparse.Namespace) -> int:
 
 
 def _in_compose_stack() -> bool:
-    from wayfinder.local.cli import remembered_mode
-    from wayfinder.local.config import LocalConfig
+    from wayfinder.local.cli import in_compose_stack
 
-    config = LocalConfig()
-    return (remembered_mode(config) or config.mode) == "compose"
+    return in_compose_stack()
 
 
 def cmd_history(args: argparse.Namespace) -> int:

@@ -16,6 +16,20 @@ UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 DURATION = r"(?:\d+(?:ms|s|m|h|d))+"
 
 
+def speed_in(requested: float, compose: bool) -> float:
+    """The speed a run really gets. The compose stack's Prometheus evaluates only the real-speed
+    rules (it mounts prometheus/ read-only and has no switch to the training ones), so a run
+    compressed there would end before its alert's `for:` did: it runs at real speed."""
+    return 1.0 if compose else requested
+
+
+def alert_wait_s(requested: float | None, speed: float) -> float:
+    """How long to wait for a page: at real speed the rules' 5m windows and `for:` add minutes."""
+    if requested is not None:
+        return requested
+    return 300.0 if speed >= TRAINING_SPEED else 1200.0
+
+
 def parse_duration(text: str) -> float:
     return sum(int(n) * UNITS[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d)", text))
 

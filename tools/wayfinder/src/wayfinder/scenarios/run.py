@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from wayfinder_common.faultstate import read_state, unseal, write_sealed
@@ -27,6 +27,9 @@ class RunSpec(BaseModel):
     plan: list[Switch]
     load: LoadProfile
     local_config: dict[str, Any]
+    # Where the components are: local mode's processes, or the compose stack of this checkout.
+    mode: Literal["local", "compose"] = "local"
+    project_dir: str | None = None
 
 
 class TimelineEntry(BaseModel):

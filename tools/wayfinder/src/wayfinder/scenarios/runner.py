@@ -35,6 +35,8 @@ class Runner:
         self.spec: RunSpec = read_spec(paths, self.control.token)
         # No reports: the runner log must not narrate the drill to a trainee who opens it.
         self.stack = LocalStack(LocalConfig.model_validate(self.spec.local_config), report=lambda _: None)
+        project_dir = Path(self.spec.project_dir) if self.spec.project_dir else None
+        self.components = components.for_mode(self.spec.mode, self.stack, project_dir)
         self.stopping = threading.Event()
         self.stopped: set[str] = set()
         self.restarted: set[str] = set()
@@ -56,21 +58,27 @@ class Runner:
 
     def act(self, switch: Switch) -> None:
         assert switch.component
-        if switch.do == "stop":
-            components.stop(self.stack, switch.component)
-            self.stopped.add(switch.component)
-        elif switch.do == "start":
-            components.start(self.stack, switch.component)
-            self.stopped.discard(switch.component)
-        else:
-            env = {"SERVICE_VERSION": switch.version} if switch.version else {}
-            if switch.sampler:
-                env["OTEL_TRACES_SAMPLER"] = switch.sampler
-            if switch.sampler_ratio is not None:
-                env["OTEL_TRACES_SAMPLER_ARG"] = str(switch.sampler_ratio)
-            components.restart(self.stack, switch.component, env)
-            self.restarted.add(switch.component)
-        self.record(f"{switch.do} {switch.component}", version=switch.version, sampler=switch.sampler)
+        what = f"{switch.do} {switch.component}"
+        try:
+            if switch.do == "stop":
+                self.stopped.add(switch.component)  # before: a half-done stop is undone too
+                self.components.stop(switch.component)
+            elif switch.do == "start":
+                self.components.start(switch.component)
+                self.stopped.discard(switch.component)
+            else:
+                self.restarted.add(switch.component)
+                self.components.restart(switch.component, release_env(switch))
+        except components.ComponentError as exc:
+            self.failed(what, exc)
+            return
+        self.record(what, version=switch.version, sampler=switch.sampler)
+
+    def failed(self, what: str, exc: components.ComponentError) -> None:
+        """The run goes on (its faults and load still teach something); the sealed timeline says
+        what failed, the log only that something did."""
+        log.error("a scenario action failed; `wayfinder scenario status --reveal` says which")
+        self.record(f"{what} FAILED", error=str(exc))
 
     def use_training_rules(self) -> None:
         """The local Prometheus evaluates the rules at the run's speed (real speed otherwise)."""
@@ -118,12 +126,28 @@ class Runner:
         self.control.reset()
         self.schedule_real_rules()
         for component in sorted(self.stopped):
-            components.start(self.stack, component)
+            try:
+                self.components.start(component)
+            except components.ComponentError as exc:
+                self.failed(f"start {component}", exc)
         for component in sorted(self.restarted):
-            components.restart(self.stack, component, {})
+            try:
+                self.components.restart(component, {})
+            except components.ComponentError as exc:
+                self.failed(f"roll back {component}", exc)
         self.record("run stopped")
         # The run is over: its switches may show in Grafana now (compose mode; a warning if not).
         publish_quietly(self.paths, self.control.token, self.stack.config, out=sys.stdout)
+
+
+def release_env(switch: Switch) -> dict[str, str]:
+    """A restart's settings: the new service.version and, if it changes, the trace sampler."""
+    env = {"SERVICE_VERSION": switch.version} if switch.version else {}
+    if switch.sampler:
+        env["OTEL_TRACES_SAMPLER"] = switch.sampler
+    if switch.sampler_ratio is not None:
+        env["OTEL_TRACES_SAMPLER_ARG"] = str(switch.sampler_ratio)
+    return env
 
 
 def main(argv: list[str]) -> int:

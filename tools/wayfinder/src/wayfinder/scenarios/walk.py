@@ -41,21 +41,26 @@ def register(sub: Any) -> None:
     walk.add_argument("name", help="a scenario (`wayfinder scenario list`)")
     walk.add_argument("--seed", type=int, default=1, help="the fault timeline's seed (default 1)")
     walk.add_argument("--speed", type=float, default=10.0, help="time compression (default 10)")
-    walk.add_argument("--wait", type=float, default=300.0, help="seconds to wait for the alert (default 300)")
+    walk.add_argument(
+        "--wait", type=float, default=None, help="seconds to wait for the alert (300; 1200 at real speed)"
+    )
     walk.set_defaults(handler=cmd_walk)
 
 
 def cmd_walk(args: argparse.Namespace) -> int:
+    from wayfinder.local.cli import in_compose_stack
     from wayfinder.query.select import backend
     from wayfinder.scenarios.cli import cmd_start, cmd_stop
+    from wayfinder.scenarios.rulespeed import alert_wait_s, speed_in
 
     scenario = catalog.load(args.name)
+    speed = speed_in(args.speed, in_compose_stack())
     started = cmd_start(argparse.Namespace(name=scenario.name, seed=args.seed, speed=args.speed))
     if started != 0:
         return started
     try:
-        walk = Walk(backend(), scenario, args.speed, sys.stdout, _pause(sys.stdin, sys.stdout))
-        return walk.run(args.wait)
+        walk = Walk(backend(), scenario, speed, sys.stdout, _pause(sys.stdin, sys.stdout))
+        return walk.run(alert_wait_s(args.wait, speed))
     except QueryError as exc:
         print(f"wayfinder: {exc}", file=sys.stderr)
         return 1

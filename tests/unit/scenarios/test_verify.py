@@ -266,3 +266,35 @@ def test_lost_context_needs_the_publish_to_start_its_own_trace() -> None:
     backend.traces = [joined, rooted]
     (span,) = verify(scenario, backend, SINCE, NOW, "30s")  # type: ignore[arg-type]
     assert span.ok and "b" * 32 in span.evidence
+
+
+def _failures(rate_per_s: float) -> Breakdown:
+    """A failures counter's rate by reason over 100 s, oldest point first, as backends answer."""
+    points = tuple((SINCE + 10 * i, rate_per_s) for i in range(11))
+    unavailable = Series("gateway_unavailable", rate_per_s, points)
+    other = Series("gateway_timeout", 0.0, tuple((t, 0.0) for t, _ in points))
+    failures = MetricRef("invoice_create_failures_total", "counter")
+    return Breakdown(failures, "failure_reason", "rate", "30s", (unavailable, other))
+
+
+def test_sampling_is_proven_when_the_counter_counts_far_more_than_the_traces_show() -> None:
+    scenario = catalog.load("sampling-trap")
+    kept = [_trace(f"{i:032x}", SINCE + i) for i in range(1, 5)]
+    backend = FakeBackend(breakdowns={"invoice_create_failures_total": _failures(0.4)}, traces=kept)
+    checks = {c.element: c for c in verify(scenario, backend, SINCE, NOW, "30s")}  # type: ignore[arg-type]
+    assert checks["sampled"].ok, checks["sampled"].evidence
+    assert "counted about 40 over the run; 4 traces" in checks["sampled"].evidence
+    counted_query = backend.asked[-1]
+    assert counted_query.attributes == (("invoice.status", "failed"), ("account.tier", "free"))
+    assert counted_query.limit >= 1000
+
+
+def test_sampling_is_not_proven_when_every_failure_kept_its_trace_or_too_few_failed() -> None:
+    scenario = catalog.load("sampling-trap")
+    every = [_trace(f"{i:032x}", SINCE + 1) for i in range(1, 41)]
+    backend = FakeBackend(breakdowns={"invoice_create_failures_total": _failures(0.4)}, traces=every)
+    checks = {c.element: c for c in verify(scenario, backend, SINCE, NOW, "30s")}  # type: ignore[arg-type]
+    assert checks["sampled"].ok is False and "40 traces" in checks["sampled"].evidence
+    backend = FakeBackend(breakdowns={"invoice_create_failures_total": _failures(0.03)}, traces=[])
+    checks = {c.element: c for c in verify(scenario, backend, SINCE, NOW, "30s")}  # type: ignore[arg-type]
+    assert checks["sampled"].ok is False and "counted about 3" in checks["sampled"].evidence

@@ -48,6 +48,12 @@ def _evidence(s: Scenario) -> list[str]:
         affected = f", {' or '.join(f'`{n}`' for n in names)} {way}" if names else ""
         where = "".join(f", where `{k}={v}`" for k, v in e.metric.where.items())
         lines.append(f"- Metric: `{e.metric.name}` broken down by `{e.metric.by}`{where}{affected}.")
+    if e.sampled:
+        attrs = ", ".join(f"`{k}={v}`" for k, v in e.sampled.span.attributes.items())
+        lines.append(
+            f"- Sampled: of the events that metric counts, at most {e.sampled.at_most:.0%} have a trace"
+            f" holding `{e.sampled.span.name}` with {attrs}: the count is in the metric, not in the traces."
+        )
     return lines
 
 

@@ -141,10 +141,25 @@ class MetricEvidence(Strict):
     )
 
 
+class SampledEvidence(Strict):
+    """Traces are samples, metrics are counts: of the events `evidence.metric` counts for its
+    affected value, at most `at_most` have a trace holding `span` (sampling dropped the rest)."""
+
+    span: SpanEvidence = Field(description="the span every counted event has, when its trace was kept")
+    at_most: float = Field(gt=0, lt=1, description="the largest share of the count with a trace")
+
+
 class Evidence(Strict):
     span: SpanEvidence | None = None
     log_pattern: str | None = None
     metric: MetricEvidence | None = None
+    sampled: SampledEvidence | None = None
+
+    @model_validator(mode="after")
+    def _sampled_counts_the_metric(self) -> Evidence:
+        if self.sampled and not (self.metric and isinstance(self.metric.affected, str)):
+            raise ValueError("sampled needs metric with one affected value: the count it is compared to")
+        return self
 
 
 class AnswerKey(Strict):

@@ -14,13 +14,16 @@ from dataclasses import dataclass, replace
 
 from wayfinder.navigator.tree import TraceSummary
 from wayfinder.query.interface import QueryBackend
-from wayfinder.query.model import Breakdown, QueryError, TraceQuery
-from wayfinder.scenarios.model import MetricEvidence, Scenario, SpanEvidence
+from wayfinder.query.model import Breakdown, QueryError, Series, TraceQuery
+from wayfinder.scenarios.model import MetricEvidence, SampledEvidence, Scenario, SpanEvidence
 
 # A value "stands out" when its peak is at least this many times every other value's peak; a
 # ratio below it between the highest and the lowest means "nothing stands out".
 STANDOUT = 2.0
 TRACES_SEARCHED = 20
+# A count of fewer events says nothing about sampling; a search this wide counts every trace of a run.
+COUNTED_AT_LEAST = 5
+TRACES_COUNTED = 1000
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,11 @@ def verify(
         checks.extend(
             _guarded_many("span", lambda: span_and_logs(backend, span, evidence.log_pattern, since_s))
         )
+    if evidence.sampled and evidence.metric:
+        sampled, metric = evidence.sampled, evidence.metric
+        checks.append(
+            _guarded("sampled", lambda: sampled_away(backend, metric, sampled, window, since_s, range_s))
+        )
     return checks
 
 
@@ -75,6 +83,7 @@ def expected_elements(scenario: Scenario) -> set[str]:
         "scope": evidence.metric is not None,
         "span": evidence.span is not None,
         "log": evidence.span is not None and evidence.log_pattern is not None,
+        "sampled": evidence.sampled is not None,
     }
     return {element for element, yes in wanted.items() if yes}
 
@@ -188,16 +197,52 @@ def judge_scope(metric: MetricEvidence, scope: object, breakdown: Breakdown) -> 
     return Check("scope", highest > 0, f"{what}; expected a non-zero value")
 
 
+def span_query(span: SpanEvidence, limit: int) -> TraceQuery:
+    """The trace search for a span with its attributes (booleans as the backends store them)."""
+    attributes = tuple(
+        (k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in span.attributes.items()
+    )
+    return TraceQuery(service=span.service, span_name=span.name, attributes=attributes, limit=limit)
+
+
+def counted(series: Series) -> float:
+    """How many events a rate series saw over its range: the area under it (per second x seconds)."""
+    points = series.points
+    return sum(value * (t - before) for (before, _), (t, value) in zip(points, points[1:], strict=False))
+
+
+def sampled_away(
+    backend: QueryBackend,
+    metric: MetricEvidence,
+    sampled: SampledEvidence,
+    window: str,
+    since_s: float,
+    range_s: float,
+) -> Check:
+    """The metric counted the events; only a small share of them left a trace to find."""
+    breakdown = backend.breakdown(
+        metric.name, metric.by, 0.95, window, range_s, tuple(metric.where.items())
+    ).value
+    affected = affected_value(metric, [s.label_value for s in breakdown.series]) or str(metric.affected)
+    series = next((s for s in breakdown.series if s.label_value == affected), None)
+    count = counted(series) if series else 0.0
+    query, span = span_query(sampled.span, TRACES_COUNTED), sampled.span
+    traces = [t for t in backend.search_traces(query).value if t.start_unix_nano >= since_s * 1e9]
+    what = (
+        f"{metric.name} {metric.by}={affected} counted about {count:.0f} over the run; {len(traces)} "
+        f"traces hold {span.name} of {span.service} with {labels_text(dict(query.attributes))}"
+    )
+    ok = count >= COUNTED_AT_LEAST and len(traces) <= sampled.at_most * count
+    expected = f"at least {COUNTED_AT_LEAST} counted, at most {sampled.at_most:.0%} of them with a trace"
+    return Check("sampled", ok, f"{what}; expected {expected}")
+
+
 def span_and_logs(
     backend: QueryBackend, span: SpanEvidence, log_pattern: str | None, since_s: float
 ) -> list[Check]:
     """A trace of the run holds the named span with its attributes; that trace's logs match the pattern."""
-    attributes = tuple(
-        (k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in span.attributes.items()
-    )
-    query = TraceQuery(
-        service=span.service, span_name=span.name, attributes=attributes, limit=TRACES_SEARCHED
-    )
+    query = span_query(span, TRACES_SEARCHED)
+    attributes = query.attributes
 
     def fits(trace: TraceSummary) -> bool:
         rooted = (trace.root_name, trace.root_service) == (span.name, span.service)

@@ -297,7 +297,7 @@ def test_a_resource_without_instance_id_gets_no_instance_label(running: Running)
         description="",
         monotonic=None,
         service_name="outbox-relay",
-        attributes={},
+        attributes={"queue.name": "invoice-events"},
         resource=shop_resource("outbox-relay", environment),
         scope_name="test",
         time_unix_nano=time.time_ns(),
@@ -313,6 +313,7 @@ def test_a_resource_without_instance_id_gets_no_instance_label(running: Running)
             "__name__": "outbox_pending",
             "deployment_environment_name": environment,
             "job": "wayfinder/outbox-relay",
+            "queue_name": "invoice-events",
             "service_name": "outbox-relay",
             "service_version": "0.1.0",
         }

@@ -10,6 +10,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Observation
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, sessionmaker
+from wayfinder_common.jobs import INVOICE_QUEUE
 from wayfinder_common.outbox import INVOICE_LEDGER as LEDGER
 from wayfinder_common.outbox import OutboxEvent
 
@@ -71,7 +72,7 @@ def register_gauges(sessions: sessionmaker[Session]) -> None:
     meter = metrics.get_meter("outbox-relay")
     meter.create_observable_gauge(
         "outbox.pending",
-        callbacks=[_observer(sessions, _pending, None)],
+        callbacks=[_observer(sessions, _pending, "queue.name")],
         unit="{event}",
         description="Outbox events committed but not yet published",
     )
@@ -90,10 +91,12 @@ def register_gauges(sessions: sessionmaker[Session]) -> None:
 
 
 def _pending(session: Session) -> dict[str, int]:
+    """By the queue the events go to (every one to the invoice queue today): a backlog names the
+    queue that stopped moving, as the lag and the publish spans do."""
     count = session.scalar(
         select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None))
     )
-    return {"": int(count or 0)}
+    return {INVOICE_QUEUE: int(count or 0)}
 
 
 def _observer(

@@ -88,7 +88,6 @@ def test_the_vocabulary_span_names_are_declared(registry: Registry) -> None:
         "SELECT inventory.products": "CLIENT",
         "INSERT checkout.orders": "CLIENT",
         "SELECT wayfinder": "CLIENT",  # a statement dbspans cannot name keeps SQLAlchemy's name
-        "connect": "CLIENT",
     }
     for name, kind in expected.items():
         assert kind in {d.kind for d in registry.span_defs_for(name)}, name

@@ -9,6 +9,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from wayfinder_common.dbspans import name_statement_spans, operation_and_collection
+from wayfinder_common.telemetry import drop_connect_spans
 
 
 @pytest.mark.parametrize(
@@ -54,3 +55,24 @@ def test_a_real_engines_statement_spans_say_which_table() -> None:
     selected = spans["SELECT products"].attributes or {}
     assert selected["db.operation.name"] == "SELECT" and selected["db.collection.name"] == "products"
     assert not any(name.startswith("CREATE products") for name in spans)  # DDL keeps its own name
+
+
+def test_a_pool_checkout_makes_no_connect_span_but_statements_keep_theirs() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    engine = sqlalchemy.create_engine("sqlite://")
+    instrumentor = SQLAlchemyInstrumentor()
+    instrumentor.instrument(engine=engine, tracer_provider=provider, enable_commenter=False)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT 1"))
+        assert "connect" in {s.name for s in exporter.get_finished_spans()}  # what the instrumentation does
+        exporter.clear()
+        drop_connect_spans()
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT 1"))
+    finally:
+        instrumentor.uninstrument()
+    names = [s.name for s in exporter.get_finished_spans()]
+    assert "connect" not in names and len(names) == 1, names

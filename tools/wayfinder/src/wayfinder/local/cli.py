@@ -219,7 +219,7 @@ def cmd_checkout(args: argparse.Namespace) -> int:
         print(f"wayfinder: {exc}", file=sys.stderr)
         return 1
     store = _open_store() if result.trace_id else None
-    spans = wait_for_trace(store, result) if store is not None else []
+    spans = wait_for_trace(store, result, config.span_export_delay_ms) if store is not None else []
     if args.json:
         print(json.dumps(_summary(result, spans)))
         return 0 if result.status < 500 else 1

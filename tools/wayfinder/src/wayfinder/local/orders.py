@@ -60,9 +60,14 @@ def place_order(
     )
 
 
-def wait_for_trace(store: Any, result: CheckoutResult, timeout_s: float = 20.0) -> list[Any]:
+def wait_for_trace(
+    store: Any, result: CheckoutResult, export_delay_ms: int, timeout_s: float = 20.0
+) -> list[Any]:
     """Poll the store until the trace looks whole (the async invoice hop included for a 201)."""
     deadline = time.monotonic() + timeout_s
+    # Each process exports on its own timer, so the last span can land up to one export delay
+    # after the others: "settled" must outlast that delay, or a hop would be cut off.
+    settle_s = max(0.7, export_delay_ms / 1000 + 0.4)
     spans: list[Any] = []
     stable_since = time.monotonic()
     while time.monotonic() < deadline:
@@ -71,7 +76,7 @@ def wait_for_trace(store: Any, result: CheckoutResult, timeout_s: float = 20.0) 
             spans, stable_since = latest, time.monotonic()
         has_root = any(s.parent_span_id is None for s in spans)
         invoiced = any(s.name == "invoice.create" for s in spans)
-        settled = time.monotonic() - stable_since > 0.7
+        settled = time.monotonic() - stable_since > settle_s
         if has_root and settled and (invoiced or result.status != 201):
             break
         time.sleep(0.2)

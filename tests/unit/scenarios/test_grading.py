@@ -133,3 +133,29 @@ def test_lost_context_evidence_is_a_publish_without_a_parent() -> None:
     assert evidence_holds(lost, [publish(None)], FAULT_NS)[0]
     held, why = evidence_holds(lost, [publish("9" * 16)], FAULT_NS)
     assert not held and "starting its own trace" in why
+
+
+def test_the_ideal_path_names_the_alerts_metric_and_has_no_alert_step_without_an_alert() -> None:
+    walkthrough = [s.command for s in ideal_path(WALKTHROUGH)]
+    assert walkthrough[:2] == [
+        "wayfinder alerts",
+        "wayfinder metrics checkout_request_duration_seconds --by region",
+    ]
+    for name, scenario in catalog.load_all().items():
+        commands = " ".join(s.command for s in ideal_path(scenario))
+        assert "<" not in commands, name  # a command a trainee can type, no placeholder
+        if scenario.answer.alert is None:
+            assert "wayfinder alerts" not in commands, name
+    trap = [s.command for s in ideal_path(catalog.load("sampling-trap"))]
+    assert trap[0].startswith("wayfinder traces --span invoice.create")
+    assert trap[-1] == "wayfinder metrics invoice_create_failures_total --by failure_reason"
+
+
+def test_the_queue_is_scoped_by_its_label_however_the_trainee_spells_it() -> None:
+    from wayfinder.scenarios.grading import _scope_credit
+
+    redis_down = catalog.load("redis-down")
+    assert ideal_path(redis_down)[1].command == "wayfinder metrics outbox_pending --by queue_name"
+    for key in ("queue", "queue.name", "queue_name"):
+        assert _scope_credit(redis_down.answer.scope, ((key, "invoice-events"),))[0] == 1.0, key
+    assert _scope_credit(redis_down.answer.scope, (("queue_name", "payments"),))[0] == 0.25

@@ -88,14 +88,17 @@ def ideal_path(scenario: Scenario) -> list[Step]:
     scope = answer.scope
     # As the walk does: the scope's own label, or region to see that every region moved.
     key = (
-        label_name(next(iter(scope)))
+        scope_label(next(iter(scope)))
         if isinstance(scope, dict)
         else "region"
         if scope == "fleet-wide"
         else None
     )
-    if key is not None and key != "sku":
-        steps.append(Step("metrics", f"wayfinder metrics <the alert's metric> --by {key}", {"by": key}))
+    moved = _alert_metric(answer.alert) if answer.alert else None
+    if key is not None and key != "sku" and moved:
+        # The metric the alert reads, broken down by the scope's label (the walk's step 2; a
+        # scenario without an alert has no such step there either).
+        steps.append(Step("metrics", f"wayfinder metrics {moved} --by {key}", {"by": key}))
     span = answer.evidence.span
     if span is not None:
         flags = " ".join([f"--span {span.name}", *(f"--attr {k}={v}" for k, v in span.attributes.items())])
@@ -109,9 +112,28 @@ def ideal_path(scenario: Scenario) -> list[Step]:
     return steps
 
 
+# Scope keys whose label is not their own name: the queue is the `queue.name` attribute.
+SCOPE_LABELS = {"queue": "queue_name"}
+
+
+def scope_label(key: str) -> str:
+    """The Prometheus label a scope key is broken down by (queue, queue.name, queue_name alike)."""
+    label = label_name(key)
+    return SCOPE_LABELS.get(label, label)
+
+
+def _alert_metric(alert: str) -> str | None:
+    """The metric an alert rule reads (prometheus/rules), as `wayfinder metrics` names it."""
+    from wayfinder.local.config import find_project_root
+    from wayfinder.scenarios.walk import alert_metric, base_name
+
+    series = alert_metric(alert, find_project_root() / "prometheus" / "rules")
+    return base_name(series) if series else None
+
+
 def _normalised(look: dict[str, Any]) -> dict[str, Any]:
     if look.get("what") == "metrics" and look.get("by"):
-        return {**look, "by": label_name(str(look["by"]))}
+        return {**look, "by": scope_label(str(look["by"]))}
     return look
 
 
@@ -232,8 +254,8 @@ def _scope_credit(scope: Any, given: tuple[tuple[str, str], ...]) -> tuple[float
         return (1.0 if right else 0.0), "fleet-wide"
     if not isinstance(scope, dict):
         return (1.0 if not given else 0.0), "no scope"
-    wanted = {(label_name(k), v) for k, v in scope.items()}
-    said = {(label_name(k), v) for k, v in given}
+    wanted = {(scope_label(k), v) for k, v in scope.items()}
+    said = {(scope_label(k), v) for k, v in given}
     expected = ", ".join(f"{k}={v}" for k, v in sorted(wanted))
     if said == wanted:
         return 1.0, expected

@@ -35,13 +35,19 @@ def test_operation_and_collection(statement: str, named: tuple[str, str] | None)
     assert operation_and_collection(statement) == named
 
 
-def test_a_real_engines_statement_spans_say_which_table() -> None:
+def _instrumented_sqlite() -> tuple[InMemorySpanExporter, sqlalchemy.Engine, SQLAlchemyInstrumentor]:
+    """An in-memory SQLite engine, instrumented as the shop instruments its own."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     engine = sqlalchemy.create_engine("sqlite://")
     instrumentor = SQLAlchemyInstrumentor()
     instrumentor.instrument(engine=engine, tracer_provider=provider, enable_commenter=False)
+    return exporter, engine, instrumentor
+
+
+def test_a_real_engines_statement_spans_say_which_table() -> None:
+    exporter, engine, instrumentor = _instrumented_sqlite()
     try:
         name_statement_spans(engine)
         with engine.begin() as connection:
@@ -58,12 +64,7 @@ def test_a_real_engines_statement_spans_say_which_table() -> None:
 
 
 def test_a_pool_checkout_makes_no_connect_span_but_statements_keep_theirs() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    engine = sqlalchemy.create_engine("sqlite://")
-    instrumentor = SQLAlchemyInstrumentor()
-    instrumentor.instrument(engine=engine, tracer_provider=provider, enable_commenter=False)
+    exporter, engine, instrumentor = _instrumented_sqlite()
     try:
         with engine.connect() as connection:
             connection.execute(sqlalchemy.text("SELECT 1"))

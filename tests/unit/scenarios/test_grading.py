@@ -159,3 +159,8 @@ def test_the_queue_is_scoped_by_its_label_however_the_trainee_spells_it() -> Non
     for key in ("queue", "queue.name", "queue_name"):
         assert _scope_credit(redis_down.answer.scope, ((key, "invoice-events"),))[0] == 1.0, key
     assert _scope_credit(redis_down.answer.scope, (("queue_name", "payments"),))[0] == 0.25
+
+
+def test_when_the_alert_reads_the_scopes_own_metric_step_2_is_that_breakdown_once() -> None:
+    pipeline = [s.command for s in ideal_path(catalog.load("telemetry-pipeline-down"))]
+    assert pipeline == ["wayfinder alerts", "wayfinder metrics up --by job"]  # not `up --by region`

@@ -200,3 +200,19 @@ def test_a_walk_gives_up_when_the_alert_never_fires() -> None:
     )
     assert walk.run(wait_s=20) == 1
     assert "did not fire within 20 s" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("scenario", "label"),
+    [
+        ("provider-rate-limit-eu-west", "region"),
+        ("invoice-failures-enterprise", "account_tier"),
+        ("redis-down", "queue_name"),  # the scope key `queue` is the queue_name label
+        ("telemetry-pipeline-down", "job"),  # `up` has no region: its own breakdown, by job
+    ],
+)
+def test_step_two_breaks_the_alerts_metric_down_by_a_label_it_has(scenario: str, label: str) -> None:
+    loaded = catalog.load(scenario)
+    walk = Walk(FakeBackend(), loaded, 10.0, io.StringIO(), lambda: None, rules_dir=RULES)
+    metric = alert_metric(loaded.alert, RULES) if loaded.alert else None
+    assert walk.metric_label(metric) == label

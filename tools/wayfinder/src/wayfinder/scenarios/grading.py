@@ -95,6 +95,9 @@ def ideal_path(scenario: Scenario) -> list[Step]:
         else None
     )
     moved = _alert_metric(answer.alert) if answer.alert else None
+    metric = answer.evidence.metric
+    if moved and metric and moved == metric.name:
+        key = label_name(metric.by)  # the alert reads the scope's own metric: the same breakdown
     if key is not None and key != "sku" and moved:
         # The metric the alert reads, broken down by the scope's label (the walk's step 2; a
         # scenario without an alert has no such step there either).
@@ -105,10 +108,10 @@ def ideal_path(scenario: Scenario) -> list[Step]:
         steps.append(Step("trace", f"wayfinder traces {flags}; wayfinder trace ID"))
         if answer.evidence.log_pattern:
             steps.append(Step("logs", "wayfinder logs --trace ID"))
-    metric = answer.evidence.metric
     if metric is not None:
         command = f"wayfinder metrics {metric.name} --by {metric.by}"
-        steps.append(Step("metrics", command, {"by": label_name(metric.by)}))
+        if command not in (s.command for s in steps):  # step 2 already was this breakdown
+            steps.append(Step("metrics", command, {"by": label_name(metric.by)}))
     return steps
 
 

@@ -201,6 +201,7 @@ def test_scenario_start_in_the_compose_stack_runs_at_real_speed_on_its_container
     monkeypatch.setattr(cli, "in_compose_stack", lambda config: True)
     monkeypatch.setattr(cli, "shop_ready", lambda url: True)
     monkeypatch.setattr(cli, "find_project_root", lambda: tmp_path)
+    (tmp_path / ".env").write_text("CHECKOUT_API_PORT=18080\n")  # compose's port, not local mode's
     started: list[list[str]] = []
 
     class NoRunner:
@@ -217,5 +218,6 @@ def test_scenario_start_in_the_compose_stack_runs_at_real_speed_on_its_container
     paths = StatePaths(home)
     spec = read_spec(paths, FaultControl(paths).token)
     assert (spec.mode, spec.project_dir, spec.speed) == ("compose", str(tmp_path), 1.0)
+    assert spec.checkout_url == "http://127.0.0.1:18080"  # where the load goes
     assert [s.at_s for s in spec.plan if s.component == "telemetry"] == [60, 240]  # not divided by 10
     assert started and started[0][-3:-1] == ["-m", "wayfinder.scenarios.runner"]

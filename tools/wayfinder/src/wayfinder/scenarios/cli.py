@@ -16,6 +16,7 @@ import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from wayfinder_common.faulthooks import HOOKS
 
+from wayfinder import compose_mode
 from wayfinder.local.cli import in_compose_stack
 from wayfinder.local.config import LocalConfig, find_project_root
 from wayfinder.scenarios import catalog, rulesback
@@ -128,10 +129,11 @@ def cmd_start(args: argparse.Namespace) -> int:
         print("a scenario is already running: `wayfinder scenario stop` first", file=sys.stderr)
         return 1
     config = LocalConfig()
-    if not shop_ready(config.checkout_url):
-        print(f"the shop is not answering at {config.checkout_url}: `wayfinder up` first", file=sys.stderr)
-        return 1
     compose = in_compose_stack(config)
+    checkout_url = compose_mode.checkout_url(find_project_root()) if compose else config.checkout_url
+    if not shop_ready(checkout_url):
+        print(f"the shop is not answering at {checkout_url}: `wayfinder up` first", file=sys.stderr)
+        return 1
     speed = speed_in(args.speed, compose)
     if speed != args.speed:
         # No duration: a drill's trainee sees this line, and how long a run takes hints at which.
@@ -160,6 +162,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         local_config=config.model_dump(mode="json", by_alias=True),
         mode="compose" if compose else "local",
         project_dir=str(find_project_root()) if compose else None,
+        checkout_url=checkout_url,
     )
     paths.timeline.unlink(missing_ok=True)
     write_spec(paths, control.token, spec)

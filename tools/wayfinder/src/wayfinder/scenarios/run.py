@@ -30,6 +30,8 @@ class RunSpec(BaseModel):
     # Where the components are: local mode's processes, or the compose stack of this checkout.
     mode: Literal["local", "compose"] = "local"
     project_dir: str | None = None
+    # Where the load goes: compose publishes checkout-api on CHECKOUT_API_PORT, not local mode's.
+    checkout_url: str | None = None
 
 
 class TimelineEntry(BaseModel):

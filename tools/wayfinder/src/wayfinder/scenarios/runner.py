@@ -105,7 +105,7 @@ class Runner:
         self.use_training_rules()
         load = start_load(
             spec.load,
-            target_url=self.stack.config.checkout_url,
+            target_url=spec.checkout_url or self.stack.config.checkout_url,
             duration_s=spec.duration_s,
             seed=spec.seed,
             log_file=self.paths.home / "logs" / "load.log",

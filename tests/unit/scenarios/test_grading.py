@@ -78,6 +78,10 @@ def test_a_healthy_trace_or_one_from_before_the_fault_is_not_evidence() -> None:
     early = evidence_holds(WALKTHROUGH, [_provider_span(900, **LIMITED[0].attributes)], FAULT_NS)
     assert not healthy[0] and "provider.decision=rate_limited" in healthy[1]
     assert not early[0] and "before the fault" in early[1]
+    # Under way when the fault began, refused by it after: that trace is evidence.
+    root = _provider_span(900)
+    in_flight = evidence_holds(WALKTHROUGH, [root, _provider_span(1_100, **LIMITED[0].attributes)], FAULT_NS)
+    assert in_flight[0], in_flight[1]
     result = grade(WALKTHROUGH, RIGHT, healthy, IDEAL, 95)
     assert result.stages["evidence"] == 0.0 and result.score == 80
 

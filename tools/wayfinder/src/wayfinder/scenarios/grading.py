@@ -176,20 +176,23 @@ def evidence_holds(
         return True, "this scenario's evidence is a metric, not a trace"
     if not spans:
         return False, "the cited trace is not in the telemetry"
-    start = min(s.start_unix_nano for s in spans)
-    if fault_started_ns is not None and start < fault_started_ns:
-        return False, "the cited trace started before the fault began"
     rooted = " starting its own trace" if wanted.starts_trace else ""
-    for span in spans:
-        same = span.name == wanted.name and span.service_name == wanted.service
-        if wanted.starts_trace and span.parent_span_id:
-            continue
-        if same and all(span.attributes.get(k) == v for k, v in wanted.attributes.items()):
-            return True, f"{wanted.name} in {wanted.service} with {_pairs(wanted.attributes)}{rooted}"
-    return (
-        False,
-        f"no {wanted.name} span in {wanted.service} with {_pairs(wanted.attributes)}{rooted} in that trace",
-    )
+    signature = [
+        span
+        for span in spans
+        if span.name == wanted.name
+        and span.service_name == wanted.service
+        and not (wanted.starts_trace and span.parent_span_id)
+        and all(span.attributes.get(k) == v for k, v in wanted.attributes.items())
+    ]
+    if not signature:
+        described = f"{wanted.name} span in {wanted.service} with {_pairs(wanted.attributes)}{rooted}"
+        return False, f"no {described} in that trace"
+    # The signature span, not the trace, must come after the fault: a checkout already under way
+    # when the fault began and then refused by it is evidence; one from before is not.
+    if fault_started_ns is not None and all(s.start_unix_nano < fault_started_ns for s in signature):
+        return False, "the cited trace's evidence is from before the fault began"
+    return True, f"{wanted.name} in {wanted.service} with {_pairs(wanted.attributes)}{rooted}"
 
 
 def _pairs(attributes: dict[str, Any]) -> str:

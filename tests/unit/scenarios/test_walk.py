@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from wayfinder.query.model import Alert, Answer, Breakdown, ExemplarRef, MetricRef, Series, TraceQuery
 from wayfinder.scenarios import catalog
+from wayfinder.scenarios.grading import step_two_label
 from wayfinder.scenarios.walk import Walk, alert_metric, base_name
 from wayfinder.store.model import LogRecordRow, SpanRecord
 
@@ -213,6 +214,5 @@ def test_a_walk_gives_up_when_the_alert_never_fires() -> None:
 )
 def test_step_two_breaks_the_alerts_metric_down_by_a_label_it_has(scenario: str, label: str) -> None:
     loaded = catalog.load(scenario)
-    walk = Walk(FakeBackend(), loaded, 10.0, io.StringIO(), lambda: None, rules_dir=RULES)
     metric = alert_metric(loaded.alert, RULES) if loaded.alert else None
-    assert walk.metric_label(metric) == label
+    assert step_two_label(loaded, base_name(metric) if metric else None) == label

@@ -85,23 +85,13 @@ def ideal_path(scenario: Scenario) -> list[Step]:
     steps = []
     if answer.alert:
         steps.append(Step("alerts", "wayfinder alerts"))
-    scope = answer.scope
-    # As the walk does: the scope's own label, or region to see that every region moved.
-    key = (
-        scope_label(next(iter(scope)))
-        if isinstance(scope, dict)
-        else "region"
-        if scope == "fleet-wide"
-        else None
-    )
     moved = _alert_metric(answer.alert) if answer.alert else None
-    metric = answer.evidence.metric
-    if moved and metric and moved == metric.name:
-        key = label_name(metric.by)  # the alert reads the scope's own metric: the same breakdown
-    if key is not None and key != "sku" and moved:
-        # The metric the alert reads, broken down by the scope's label (the walk's step 2; a
-        # scenario without an alert has no such step there either).
+    key = step_two_label(scenario, moved)
+    if key is not None and moved:
+        # The metric the alert reads, broken down as the walk's step 2 does (a scenario without an
+        # alert has no such step there either).
         steps.append(Step("metrics", f"wayfinder metrics {moved} --by {key}", {"by": key}))
+    metric = answer.evidence.metric
     span = answer.evidence.span
     if span is not None:
         flags = " ".join([f"--span {span.name}", *(f"--attr {k}={v}" for k, v in span.attributes.items())])
@@ -123,6 +113,23 @@ def scope_label(key: str) -> str:
     """The Prometheus label a scope key is broken down by (queue, queue.name, queue_name alike)."""
     label = label_name(key)
     return SCOPE_LABELS.get(label, label)
+
+
+def step_two_label(scenario: Scenario, moved: str | None) -> str | None:
+    """The label step 2 breaks the alert's metric (`moved`, as the navigation commands name it)
+    down by, in the walk and the ideal path alike: the evidence's own label when the alert reads
+    the evidence's metric; else the scope's label, or region to see whether every region moved;
+    None for a SKU, which no metric label carries (the walk then breaks down by route)."""
+    from wayfinder.scenarios.walk import base_name
+
+    evidence = scenario.answer.evidence.metric
+    if moved and evidence and base_name(moved) == base_name(evidence.name):
+        return label_name(evidence.by)
+    scope = scenario.answer.scope
+    if isinstance(scope, dict):
+        key = next(iter(scope))
+        return None if key == "sku" else scope_label(key)
+    return "region"
 
 
 def _alert_metric(alert: str) -> str | None:

@@ -25,7 +25,7 @@ from wayfinder.query.interface import QueryBackend
 from wayfinder.query.model import Answer, Breakdown, QueryError, TraceQuery
 from wayfinder.query.promql import by_label
 from wayfinder.scenarios import catalog
-from wayfinder.scenarios.grading import scope_label
+from wayfinder.scenarios.grading import step_two_label
 from wayfinder.scenarios.model import MetricEvidence, Scenario
 from wayfinder.scenarios.verify import affected_value, judge_scope
 from wayfinder.store.model import SpanRecord
@@ -167,7 +167,7 @@ class Walk:
             self.say(f"\n{s.alert} did not fire within {wait_s:.0f} s; `wayfinder scenario status` says why.")
             return 1
         metric = alert_metric(s.alert, self.rules_dir) if s.alert else None
-        by = self.metric_label(metric)
+        by = step_two_label(s, base_name(metric) if metric else None)
         if s.alert:
             self._alert_step(s.alert)
         if metric:
@@ -203,21 +203,6 @@ class Walk:
     def _this_run(self, active_at: str) -> bool:
         since = _unix_seconds(active_at)
         return since is None or since >= self.started_at - 5
-
-    def metric_label(self, metric: str | None) -> str | None:
-        """Step 2's breakdown: the scope's label; the evidence's own when the alert reads its metric."""
-        evidence = self.answer.evidence.metric
-        if metric and evidence and base_name(metric) == base_name(evidence.name):
-            return evidence.by
-        return self._scope_label()
-
-    def _scope_label(self) -> str | None:
-        scope = self.answer.scope
-        if isinstance(scope, dict):
-            key = next(iter(scope))
-            # A scope no metric carries (a SKU) is broken down by route instead.
-            return None if key == "sku" else scope_label(key)
-        return "region"
 
     def _alert_step(self, alert: str) -> None:
         from wayfinder.query.render import render_alerts

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from wayfinder_common.settings import ServiceSettings
 
@@ -14,7 +17,7 @@ def serve_http(app_import: str, settings: ServiceSettings) -> None:
     import uvicorn
 
     uvicorn.run(
-        app_import,
+        with_startup_heap_frozen(app_import),
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -30,6 +33,27 @@ def serve_http(app_import: str, settings: ServiceSettings) -> None:
         # request on the connection inherited the old server span and became its INTERNAL child.
         reset_contextvars=True,
     )
+
+
+def with_startup_heap_frozen(app_import: str) -> Callable[[], Any]:
+    """The app factory named `module:function`, followed by a collection and `gc.freeze()`.
+
+    Start-up builds a few hundred thousand objects that live as long as the process (modules,
+    the app and its validators, the engine, the instrumentation). Measured under the benchmark's
+    load, every full collection walked them all: 70-100 ms each, three or four every 20 s in each
+    HTTP service, a pause for whichever requests were running and 0.5-0.9 ms of CPU per checkout
+    per service. Frozen, the collector leaves them alone; what requests allocate is collected
+    as before.
+    """
+    module_name, _, factory_name = app_import.partition(":")
+
+    def factory() -> Any:
+        app = getattr(importlib.import_module(module_name), factory_name)()
+        gc.collect()
+        gc.freeze()
+        return app
+
+    return factory
 
 
 def run_cli(commands: dict[str, Callable[[], None]], argv: Sequence[str] | None = None) -> int:

@@ -59,3 +59,42 @@ def test_after_a_transient_failure_the_retry_runs_under_the_same_order_id(sessio
     idempotency.release_for_retry(session, key, first.attempt_id)
     retry = idempotency.claim(session, key, "hash", takeover_after_s=30)
     assert isinstance(retry, idempotency.Claimed) and retry.order_id == first.order_id
+
+
+def test_completing_in_one_statement_is_refused_to_a_taken_over_attempt(session) -> None:
+    key = f"k-{uuid.uuid4()}"
+    slow = idempotency.claim(session, key, "hash", takeover_after_s=30)
+    newer = idempotency.claim(session, key, "hash", takeover_after_s=0)
+    assert isinstance(slow, idempotency.Claimed) and isinstance(newer, idempotency.Claimed)
+    with session.begin():
+        assert not idempotency.complete_if_owned(session, key, slow.attempt_id, 201, {"by": "slow"})
+    with session.begin():
+        assert idempotency.complete_if_owned(session, key, newer.attempt_id, 201, {"by": "newer"})
+    with session.begin():  # completed: nobody owns it any more, not even the winner
+        assert not idempotency.complete_if_owned(session, key, newer.attempt_id, 500, {"by": "again"})
+    assert idempotency.claim(session, key, "hash", takeover_after_s=0) == idempotency.Replay(
+        201, {"by": "newer"}
+    )
+
+
+def test_a_taken_over_attempt_loses_even_while_the_owner_has_not_committed(migrated_database: str) -> None:
+    """Two attempts completing at once: the owner's UPDATE is not yet committed, the other
+    attempt's is refused all the same (its attempt id was replaced when the key was taken over),
+    and the key ends with the owner's answer: one order, not two."""
+    engine = make_engine(migrated_database)
+    sessions = make_session_factory(engine)
+    key = f"k-{uuid.uuid4()}"
+    try:
+        with sessions() as setup:
+            slow = idempotency.claim(setup, key, "hash", takeover_after_s=30)
+            newer = idempotency.claim(setup, key, "hash", takeover_after_s=0)
+        assert isinstance(slow, idempotency.Claimed) and isinstance(newer, idempotency.Claimed)
+        with sessions() as owner, sessions() as other, owner.begin():
+            assert idempotency.complete_if_owned(owner, key, newer.attempt_id, 201, {"by": "newer"})
+            with other.begin():
+                assert not idempotency.complete_if_owned(other, key, slow.attempt_id, 201, {"by": "slow"})
+        with sessions() as check:
+            replay = idempotency.claim(check, key, "hash", takeover_after_s=0)
+        assert replay == idempotency.Replay(201, {"by": "newer"})
+    finally:
+        engine.dispose()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from wayfinder_common.errors import Conflict
@@ -48,7 +48,7 @@ def claim(session: Session, key: str, body_hash: str, takeover_after_s: float) -
     """Own the key for this request, or say what to answer instead."""
     attempt_id = str(uuid.uuid4())
     with session.begin():
-        session.execute(
+        inserted = session.execute(
             insert(IdempotencyKey)
             .values(
                 key=key,
@@ -58,7 +58,12 @@ def claim(session: Session, key: str, body_hash: str, takeover_after_s: float) -
                 attempt_id=attempt_id,
             )
             .on_conflict_do_nothing(index_elements=["key"])
-        )
+            .returning(IdempotencyKey.order_id)
+        ).scalar_one_or_none()
+        if inserted is not None:
+            # A new key (almost every request): the row is ours, locked until this commits; no
+            # second round trip to read back what was just written.
+            return Claimed(inserted, attempt_id)
         row = session.get(IdempotencyKey, key, with_for_update=True, populate_existing=True)
         assert row is not None
         if row.request_hash != body_hash:
@@ -99,6 +104,26 @@ def complete(row: IdempotencyKey, status: int, body: dict[str, Any]) -> None:
     row.state = "completed"
     row.response_status = status
     row.response_body = body
+
+
+def complete_if_owned(session: Session, key: str, attempt_id: str, status: int, body: dict[str, Any]) -> bool:
+    """`owned` then `complete` in one statement (call inside a transaction): False if taken over.
+
+    The UPDATE locks the row as `owned`'s SELECT ... FOR UPDATE did: a second attempt that got
+    this far waits for the first to commit, then finds the attempt id changed and updates nothing.
+    """
+    completed = session.execute(
+        update(IdempotencyKey)
+        .where(
+            IdempotencyKey.key == key,
+            IdempotencyKey.attempt_id == attempt_id,
+            IdempotencyKey.state == "in_progress",
+        )
+        .values(state="completed", response_status=status, response_body=body)
+        .returning(IdempotencyKey.key)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return completed is not None
 
 
 def release_for_retry(session: Session, key: str, attempt_id: str) -> None:

@@ -166,10 +166,10 @@ def _commit(
         "trace_id": current_trace_id(),
     }
     with session.begin():
-        # Locking the key first serialises two attempts that both got this far: the one that
-        # was taken over finds the key gone and answers with the winner's result instead.
-        row = idempotency.owned(session, key, claim.attempt_id)
-        if row is None:
+        # Completing the key first locks it, which serialises two attempts that both got this
+        # far: the one that was taken over finds the key gone and answers with the winner's
+        # result instead. Order, outbox row and the answer commit together or not at all.
+        if not idempotency.complete_if_owned(session, key, claim.attempt_id, 201, body):
             return _answer_of_the_newer_attempt(session, key)
         session.add(
             Order(
@@ -190,13 +190,14 @@ def _commit(
                 event_type=INVOICE_TASK, payload=job.model_dump(), trace_context=current_trace_carrier()
             )
         )
-        idempotency.complete(row, 201, body)
     log.info("order confirmed", extra={"order.id": order_id, "region": request.region})
     return Answer(201, body)
 
 
 def _answer_of_the_newer_attempt(session: Session, key: str) -> Answer:
-    row = session.get(IdempotencyKey, key, populate_existing=True)
+    # FOR UPDATE: if the newer attempt is committing its answer right now, wait for it and
+    # replay it rather than answer "in progress".
+    row = session.get(IdempotencyKey, key, with_for_update=True, populate_existing=True)
     if row is not None and row.state == "completed" and row.response_status is not None:
         return Answer(row.response_status, row.response_body or {})
     raise Conflict("a newer request with this Idempotency-Key took over", code="request_in_progress")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from opentelemetry import metrics, trace
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from wayfinder_common.errors import Conflict, DependencyUnavailable, PaymentDeclined
 from wayfinder_common.telemetry import business_span
@@ -97,23 +99,27 @@ def void(session: Session, provider: ProviderClient, order_id: str) -> None:
 def _claim(session: Session, request: AuthorizeRequest) -> Authorization | None:
     """Return a settled row to replay, or record a pending attempt and return None."""
     with session.begin():
-        row = session.get(Authorization, request.order_id, with_for_update=True)
-        if row is not None and row.status == "voided":
-            raise Conflict("this order's payment was voided", code="authorization_voided")
-        if row is not None and row.status in ("authorized", "declined"):
-            return row
-        if row is None:
-            session.add(
-                Authorization(
-                    order_id=request.order_id,
-                    account_id=request.account_id,
-                    region=request.region,
-                    amount_cents=request.amount_cents,
-                    status="pending",
-                )
+        inserted = session.execute(
+            insert(Authorization)
+            .values(
+                order_id=request.order_id,
+                account_id=request.account_id,
+                region=request.region,
+                amount_cents=request.amount_cents,
+                status="pending",
             )
-        else:
-            row.status = "pending"
+            .on_conflict_do_nothing(index_elements=["order_id"])
+            .returning(Authorization.order_id)
+        ).scalar_one_or_none()
+        if inserted is not None:
+            return None  # a new order (almost every call): one round trip, not a read, then a write
+        row = session.get(Authorization, request.order_id, with_for_update=True, populate_existing=True)
+        assert row is not None, "claimed rows are never deleted"
+        if row.status == "voided":
+            raise Conflict("this order's payment was voided", code="authorization_voided")
+        if row.status in ("authorized", "declined"):
+            return row
+        row.status = "pending"
     return None
 
 
@@ -121,13 +127,19 @@ def _finish(
     session: Session, order_id: str, status: str, authorization_id: str | None, decline: str | None
 ) -> Authorization:
     with session.begin():
-        row = session.get(Authorization, order_id, with_for_update=True)
-        assert row is not None, "claimed rows are never deleted"
-        if row.status == "voided":
-            return row  # voided while the provider answered: the caller releases the new hold
-        row.status = status
-        row.provider_authorization_id = authorization_id
-        row.decline_code = decline
+        # One statement: the UPDATE takes the row lock the old SELECT ... FOR UPDATE took, and
+        # a row voided meanwhile is left alone (and read back) instead of overwritten.
+        row = session.execute(
+            update(Authorization)
+            .where(Authorization.order_id == order_id, Authorization.status != "voided")
+            .values(status=status, provider_authorization_id=authorization_id, decline_code=decline)
+            .returning(Authorization)
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if row is None:
+            # Voided while the provider answered: the caller releases the new hold.
+            row = session.get(Authorization, order_id, populate_existing=True)
+            assert row is not None, "claimed rows are never deleted"
     return row
 
 

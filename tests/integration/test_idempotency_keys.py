@@ -6,16 +6,7 @@ import uuid
 
 import pytest
 from checkout_api import idempotency
-from wayfinder_common.db import make_engine, make_session_factory
 from wayfinder_common.errors import Conflict
-
-
-@pytest.fixture()
-def session(migrated_database: str):
-    engine = make_engine(migrated_database)
-    with make_session_factory(engine)() as session:
-        yield session
-    engine.dispose()
 
 
 def test_a_second_request_while_the_first_runs_is_told_to_wait(session) -> None:
@@ -77,24 +68,19 @@ def test_completing_in_one_statement_is_refused_to_a_taken_over_attempt(session)
     )
 
 
-def test_a_taken_over_attempt_loses_even_while_the_owner_has_not_committed(migrated_database: str) -> None:
+def test_a_taken_over_attempt_loses_even_while_the_owner_has_not_committed(sessions) -> None:
     """Two attempts completing at once: the owner's UPDATE is not yet committed, the other
     attempt's is refused all the same (its attempt id was replaced when the key was taken over),
     and the key ends with the owner's answer: one order, not two."""
-    engine = make_engine(migrated_database)
-    sessions = make_session_factory(engine)
     key = f"k-{uuid.uuid4()}"
-    try:
-        with sessions() as setup:
-            slow = idempotency.claim(setup, key, "hash", takeover_after_s=30)
-            newer = idempotency.claim(setup, key, "hash", takeover_after_s=0)
-        assert isinstance(slow, idempotency.Claimed) and isinstance(newer, idempotency.Claimed)
-        with sessions() as owner, sessions() as other, owner.begin():
-            assert idempotency.complete_if_owned(owner, key, newer.attempt_id, 201, {"by": "newer"})
-            with other.begin():
-                assert not idempotency.complete_if_owned(other, key, slow.attempt_id, 201, {"by": "slow"})
-        with sessions() as check:
-            replay = idempotency.claim(check, key, "hash", takeover_after_s=0)
-        assert replay == idempotency.Replay(201, {"by": "newer"})
-    finally:
-        engine.dispose()
+    with sessions() as setup:
+        slow = idempotency.claim(setup, key, "hash", takeover_after_s=30)
+        newer = idempotency.claim(setup, key, "hash", takeover_after_s=0)
+    assert isinstance(slow, idempotency.Claimed) and isinstance(newer, idempotency.Claimed)
+    with sessions() as owner, sessions() as other, owner.begin():
+        assert idempotency.complete_if_owned(owner, key, newer.attempt_id, 201, {"by": "newer"})
+        with other.begin():
+            assert not idempotency.complete_if_owned(other, key, slow.attempt_id, 201, {"by": "slow"})
+    with sessions() as check:
+        replay = idempotency.claim(check, key, "hash", takeover_after_s=0)
+    assert replay == idempotency.Replay(201, {"by": "newer"})

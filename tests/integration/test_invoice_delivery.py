@@ -21,7 +21,6 @@ from outbox_relay.reconcile import Reconciler
 from outbox_relay.redrive import redrive
 from outbox_relay.relay import publish_batch
 from sqlalchemy import text
-from wayfinder_common.db import make_engine, make_session_factory
 from wayfinder_common.jobs import INVOICE_TASK, InvoiceJob, RetryPolicy
 
 from tests.support import free_port
@@ -41,13 +40,6 @@ class FakeGateway:
             self.failures -= 1
             raise GatewayError(self.reason, "HTTP 503")
         return f"INV-{job.order_id[:8]}"
-
-
-@pytest.fixture()
-def sessions(migrated_database: str):
-    engine = make_engine(migrated_database)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def _job(**changes: Any) -> InvoiceJob:

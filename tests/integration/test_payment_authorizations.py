@@ -8,16 +8,7 @@ import pytest
 from payment import service
 from payment.models import Authorization
 from payment.schemas import AuthorizeRequest
-from wayfinder_common.db import make_engine, make_session_factory
 from wayfinder_common.errors import Conflict
-
-
-@pytest.fixture()
-def session(migrated_database: str):
-    engine = make_engine(migrated_database)
-    with make_session_factory(engine)() as session:
-        yield session
-    engine.dispose()
 
 
 def _request() -> AuthorizeRequest:

@@ -71,7 +71,7 @@ def test_completing_in_one_statement_is_refused_to_a_taken_over_attempt(session)
 def test_a_taken_over_attempt_loses_even_while_the_owner_has_not_committed(sessions) -> None:
     """Two attempts completing at once: the owner's UPDATE is not yet committed, the other
     attempt's is refused all the same (its attempt id was replaced when the key was taken over),
-    and the key ends with the owner's answer: one order, not two."""
+    and the key ends with the owner's answer: one answer, the owner's."""
     key = f"k-{uuid.uuid4()}"
     with sessions() as setup:
         slow = idempotency.claim(setup, key, "hash", takeover_after_s=30)

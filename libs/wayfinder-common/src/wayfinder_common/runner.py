@@ -40,8 +40,8 @@ def with_startup_heap_frozen(app_import: str) -> Callable[[], Any]:
 
     Start-up builds a few hundred thousand objects that live as long as the process (modules,
     the app and its validators, the engine, the instrumentation). Measured under the benchmark's
-    load, every full collection walked them all: 70-100 ms each, three or four every 20 s in each
-    HTTP service, a pause for whichever requests were running and 0.5-0.9 ms of CPU per checkout
+    load, every full collection walked them all: 70-100 ms each, two to four every 20 s in each
+    HTTP service, a pause for whichever requests were running and 0.3-0.8 ms of CPU per checkout
     per service. Frozen, the collector leaves them alone; what requests allocate is collected
     as before.
     """

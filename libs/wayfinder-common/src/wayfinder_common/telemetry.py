@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -134,50 +133,11 @@ def setup_telemetry(settings: ServiceSettings) -> Telemetry | None:
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
     _logs.set_logger_provider(logger_provider)
-    _quiet_the_sdk_when_the_endpoint_is_dead()
     _instrument_process()
     _current = Telemetry(
         tracer_provider, meter_provider, logger_provider, settings.telemetry_shutdown_timeout_ms
     )
     return _current
-
-
-# The SDK's batch processors log "Queue full, dropping span." for EVERY item they drop: with the
-# collector dead or hanging that is one log line per span, some 40 per checkout, each formatted
-# and written by the JSON handler. A dead endpoint must cost the shop nothing, so one line per
-# interval gets through and says how many it stands for.
-QUEUE_FULL_LOG_INTERVAL_S = 60.0
-_SDK_QUEUE_LOGGER = "opentelemetry.sdk._shared_internal"
-
-
-class OnePerInterval(logging.Filter):
-    """Passes the first record of each message per interval; the next one passed counts the rest."""
-
-    def __init__(self, interval_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__()
-        self._interval_s = interval_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._seen: dict[str, tuple[float, int]] = {}  # message -> (last passed at, held back since)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        now = self._clock()
-        with self._lock:
-            passed_at, held = self._seen.get(message, (None, 0))
-            if passed_at is not None and now - passed_at < self._interval_s:
-                self._seen[message] = (passed_at, held + 1)
-                return False
-            self._seen[message] = (now, 0)
-        if held:
-            record.msg, record.args = f"{message} ({held} more not logged)", ()
-        return True
-
-
-def _quiet_the_sdk_when_the_endpoint_is_dead() -> None:
-    logger = logging.getLogger(_SDK_QUEUE_LOGGER)
-    if not any(isinstance(f, OnePerInterval) for f in logger.filters):
-        logger.addFilter(OnePerInterval(QUEUE_FULL_LOG_INTERVAL_S))
 
 
 def shutdown_telemetry() -> None:

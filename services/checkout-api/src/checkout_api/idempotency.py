@@ -74,8 +74,6 @@ def claim(session: Session, key: str, body_hash: str, takeover_after_s: float) -
             return Replay(row.response_status, row.response_body or {})
         if row.state in ("abandoning", "abandoned"):
             return Replay(409, ABANDONED)
-        if row.attempt_id == attempt_id:
-            return Claimed(row.order_id, attempt_id)
         # Ages on the database's clock, the one that stamped updated_at.
         now: datetime = session.execute(select(func.now())).scalar_one()
         age = now - row.updated_at

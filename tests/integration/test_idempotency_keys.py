@@ -25,8 +25,9 @@ def test_a_completed_key_replays_its_answer(session) -> None:
     key = f"k-{uuid.uuid4()}"
     claimed = idempotency.claim(session, key, "hash", takeover_after_s=30)
     with session.begin():
-        row = idempotency.owned(session, key, claimed.attempt_id)
-        idempotency.complete(row, 201, {"order_id": claimed.order_id})
+        assert idempotency.complete_if_owned(
+            session, key, claimed.attempt_id, 201, {"order_id": claimed.order_id}
+        )
     replay = idempotency.claim(session, key, "hash", takeover_after_s=30)
     assert replay == idempotency.Replay(201, {"order_id": claimed.order_id})
 

@@ -97,15 +97,9 @@ def owned(session: Session, key: str, attempt_id: str) -> IdempotencyKey | None:
     return row
 
 
-def complete(row: IdempotencyKey, status: int, body: dict[str, Any]) -> None:
-    """Record the final answer on an owned row, in the transaction that commits the outcome."""
-    row.state = "completed"
-    row.response_status = status
-    row.response_body = body
-
-
 def complete_if_owned(session: Session, key: str, attempt_id: str, status: int, body: dict[str, Any]) -> bool:
-    """`owned` then `complete` in one statement (call inside a transaction): False if taken over.
+    """Record the final answer if this attempt still holds the key, in the transaction that
+    commits the outcome, in one statement (`owned`, then setting it): False if taken over.
 
     The UPDATE locks the row as `owned`'s SELECT ... FOR UPDATE did: a second attempt that got
     this far waits for the first to commit, then finds the attempt id changed and updates nothing.

@@ -209,11 +209,9 @@ def _settle_failure(session: Session, key: str, attempt_id: str, exc: WayfinderE
         if isinstance(exc, DependencyUnavailable):
             idempotency.release_for_retry(session, key, attempt_id)
         else:
+            body = error_body(exc.code, exc.message, exc.details, current_trace_id())
             with session.begin():
-                row = idempotency.owned(session, key, attempt_id)
-                if row is not None:
-                    body = error_body(exc.code, exc.message, exc.details, current_trace_id())
-                    idempotency.complete(row, exc.status, body)
+                idempotency.complete_if_owned(session, key, attempt_id, exc.status, body)
     except Exception:
         # The database may be what failed; a stale in-progress key is taken over later.
         log.warning("could not record the checkout's failure", extra={"error.type": exc.code})

@@ -125,6 +125,25 @@ def black_hole() -> Iterator[str]:
         listener.close()
 
 
+@contextmanager
+def shop_env(change: Callable[[dict[str, str]], dict[str, str]]) -> Iterator[None]:
+    """Every shop process started meanwhile gets its environment passed through `change`.
+
+    LocalStack passes no OTEL_* variable through from this process, on purpose (a stray one in
+    a user's shell must not change the shop), so a benchmark that needs one (or a PYTHONPATH)
+    adds it where the stack builds each process's environment."""
+    original: Callable[[LocalStack, str], dict[str, str]] = LocalStack.service_env
+
+    def changed(stack: LocalStack, service: str) -> dict[str, str]:
+        return change(original(stack, service))
+
+    LocalStack.service_env = changed  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LocalStack.service_env = original  # type: ignore[method-assign]
+
+
 def _dead_port() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

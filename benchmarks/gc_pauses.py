@@ -131,10 +131,8 @@ def main(say: Callable[[str], None] = print) -> None:
         probe_dir, out = Path(tmp) / "probe", Path(tmp) / "out"
         probe_dir.mkdir()
         (probe_dir / "sitecustomize.py").write_text(PROBE)
-        original_env = LocalStack.service_env
 
-        def probed_env(stack: LocalStack, service: str) -> dict[str, str]:
-            env = original_env(stack, service)
+        def probed(env: dict[str, str]) -> dict[str, str]:
             path = env.get("PYTHONPATH")
             env["PYTHONPATH"] = f"{probe_dir}{os.pathsep}{path}" if path else str(probe_dir)
             return {**env, "GC_PAUSES_OUT": str(out), "GC_PAUSES_EVERY_S": str(SNAPSHOT_EVERY_S)}
@@ -147,22 +145,21 @@ def main(say: Callable[[str], None] = print) -> None:
             marks.append(snapshots(out))
             return original_cpu(stack)
 
-        LocalStack.service_env = probed_env  # type: ignore[method-assign]
         concurrency.shop_cpu_seconds = cpu_and_snapshot
         try:
-            for round_number in range(ROUNDS):
-                for name, telemetry in (("off", False), ("on", True)):
-                    out.mkdir(exist_ok=True)
-                    for stale in out.glob("*.json"):
-                        stale.unlink()
-                    marks.clear()
-                    phase = concurrency.run_phase(
-                        f"{name} #{round_number + 1}", telemetry, null, Path(tmp), say
-                    )
-                    for line in per_checkout(marks[0], marks[1], max(1, len(phase.latencies_ms))):
-                        say(line)
+            with concurrency.shop_env(probed):
+                for round_number in range(ROUNDS):
+                    for name, telemetry in (("off", False), ("on", True)):
+                        out.mkdir(exist_ok=True)
+                        for stale in out.glob("*.json"):
+                            stale.unlink()
+                        marks.clear()
+                        phase = concurrency.run_phase(
+                            f"{name} #{round_number + 1}", telemetry, null, Path(tmp), say
+                        )
+                        for line in per_checkout(marks[0], marks[1], max(1, len(phase.latencies_ms))):
+                            say(line)
         finally:
-            LocalStack.service_env = original_env  # type: ignore[method-assign]
             concurrency.shop_cpu_seconds = original_cpu
 
 

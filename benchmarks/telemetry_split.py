@@ -23,8 +23,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from wayfinder.local.stack import LocalStack
-
 from benchmarks import concurrency
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
@@ -32,24 +30,12 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 
 @contextmanager
 def sampler(name: str | None) -> Iterator[None]:
-    """Every shop process started meanwhile gets OTEL_TRACES_SAMPLER=name (None: as shipped).
-
-    LocalStack passes no OTEL_* variable through from this process, on purpose (a stray one in
-    a user's shell must not change the shop), so the benchmark adds it where the stack builds
-    each process's environment."""
+    """Every shop process started meanwhile gets OTEL_TRACES_SAMPLER=name (None: as shipped)."""
     if name is None:
         yield
         return
-    original: Callable[[LocalStack, str], dict[str, str]] = LocalStack.service_env
-
-    def with_sampler(stack: LocalStack, service: str) -> dict[str, str]:
-        return {**original(stack, service), "OTEL_TRACES_SAMPLER": name}
-
-    LocalStack.service_env = with_sampler  # type: ignore[method-assign]
-    try:
+    with concurrency.shop_env(lambda env: {**env, "OTEL_TRACES_SAMPLER": name}):
         yield
-    finally:
-        LocalStack.service_env = original  # type: ignore[method-assign]
 
 
 SETUPS: dict[str, tuple[bool, str | None]] = {

@@ -80,6 +80,26 @@ def validate_otel_settings(settings: ServiceSettings) -> None:
         )
 
 
+class HashedOnceResource(Resource):
+    """A Resource that computes its hash once instead of for every span and log record exported.
+
+    The OTLP encoders group each batch by resource in a dict, and Resource.__hash__ serialises
+    every attribute as sorted JSON on each call: 15-20 % of encoding a span (about 8 of 36 us,
+    measured with encode_spans on 40 database spans). A resource's attributes never change.
+    """
+
+    def __init__(self, attributes: Any, schema_url: str | None = None) -> None:
+        super().__init__(attributes, schema_url)
+        self._hash = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    @classmethod
+    def of(cls, resource: Resource) -> HashedOnceResource:
+        return cls(resource.attributes, resource.schema_url)
+
+
 @dataclass
 class Telemetry:
     tracer_provider: TracerProvider
@@ -118,7 +138,7 @@ def setup_telemetry(settings: ServiceSettings) -> Telemetry | None:
     if _current is not None or not settings.telemetry_on:
         return _current
     validate_otel_settings(settings)
-    resource = Resource.create(settings.resource_attributes)
+    resource = HashedOnceResource.of(Resource.create(settings.resource_attributes))
     # shutdown_on_exit=False: the SDK's own atexit hooks would run an UNBOUNDED shutdown after
     # ours gave up at its deadline; Telemetry.shutdown is the one, bounded, exit path.
     tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)  # sampler from env

@@ -34,6 +34,7 @@ from wayfinder_common.errors import Outcome, WayfinderError
 from wayfinder_common.logs import configure_stdout_logging
 from wayfinder_common.otlp_transport import KeepAliveTransport, transport_for
 from wayfinder_common.settings import ServiceSettings
+from wayfinder_common.span_encoding import encode_spans
 from wayfinder_common.synthetic import SyntheticTrafficMarker
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ def setup_telemetry(settings: ServiceSettings) -> Telemetry | None:
     if _current is not None or not settings.telemetry_on:
         return _current
     validate_otel_settings(settings)
+    encode_spans_in_place()
     resource = HashedOnceResource.of(Resource.create(settings.resource_attributes))
     # shutdown_on_exit=False: the SDK's own atexit hooks would run an UNBOUNDED shutdown after
     # ours gave up at its deadline; Telemetry.shutdown is the one, bounded, exit path.
@@ -177,6 +179,16 @@ def _metric_exporter() -> OTLPMetricExporter:
 def _log_exporter() -> OTLPLogExporter:
     transport = _transport("LOGS")
     return OTLPLogExporter(_transport=transport) if transport else OTLPLogExporter()
+
+
+def encode_spans_in_place() -> None:
+    """Make the OTLP/HTTP span exporter encode with span_encoding (same bytes, half the CPU)."""
+    # The exporter calls its module's `encode_spans` and offers no other way to change it.
+    # Replacing that one name keeps all of the exporter's own export path (size limit,
+    # retries, its metrics); test_span_encoding holds the two encoders to the same bytes.
+    from opentelemetry.exporter.otlp.proto.http import trace_exporter
+
+    trace_exporter.encode_spans = encode_spans  # type: ignore[assignment]
 
 
 def _transport(signal: str) -> KeepAliveTransport | None:

@@ -46,9 +46,8 @@ SAMPLE_S = 24
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 
 _FILE = re.compile(r"\((.*):\d+\)$")
-_PACKAGE = re.compile(
-    r"/site-packages/([A-Za-z_0-9]+)/|/src/([A-Za-z_0-9]+)/|/lib/python3\.\d+/([A-Za-z_0-9]+)"
-)
+# Tried in this order: a site-packages path also contains /lib/python3.x/.
+_PACKAGES = [re.compile(p) for p in (r"/site-packages/(\w+)", r"/src/(\w+)/", r"/lib/python3\.\d+/(\w+)")]
 _EXPORT_THREAD = re.compile(r"BatchProcessor\.worker|PeriodicExportingMetricReader\._ticker")
 _POST = re.compile(r"requests/|urllib3/|http/client\.py|otlp_transport\.py|socket\.py|genericpath|netrc")
 
@@ -67,8 +66,8 @@ def category(frames: list[str]) -> str:
     path = match.group(1) if (match := _FILE.search(frames[-1])) else frames[-1]
     if "/opentelemetry/" in path:
         return "otel: " + "/".join(path.split("/opentelemetry/", 1)[1].split("/")[:2]).removesuffix(".py")
-    package = _PACKAGE.search(path)
-    return next((group for group in package.groups() if group), "?") if package else path.rsplit("/", 1)[-1]
+    package = next((match for pattern in _PACKAGES if (match := pattern.search(path))), None)
+    return package.group(1) if package else path.rsplit("/", 1)[-1]
 
 
 def split(folded: str, cpu_ms: float) -> Counter[str]:

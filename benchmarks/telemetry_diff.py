@@ -58,7 +58,7 @@ def category(frames: list[str]) -> str:
     if _EXPORT_THREAD.search(stack):
         if "PeriodicExportingMetricReader" in stack:
             return "export: metrics (collect, encode, POST)"
-        if "trace_encoder" in stack:
+        if "trace_encoder" in stack or "span_encoding.py" in stack:
             return "export: span encoding"
         if "_log_encoder" in stack:
             return "export: log encoding"

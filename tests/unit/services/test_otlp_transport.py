@@ -15,8 +15,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from wayfinder_common import telemetry
 from wayfinder_common.otlp_transport import KeepAliveTransport, transport_for
+from wayfinder_common.settings import ServiceSettings
 
 
 class Receiver:
@@ -163,16 +163,16 @@ def test_only_plain_http_endpoints_without_a_proxy_get_it(monkeypatch: pytest.Mo
     assert isinstance(transport_for("http://otel-collector:4318"), KeepAliveTransport)
 
 
-def test_the_services_exporters_resolve_the_endpoint_as_the_sdk_does(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_signal_goes_where_the_sdk_sends_it(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
-        "http_proxy",
-        "HTTP_PROXY",
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
     ):
         monkeypatch.delenv(name, raising=False)
-    assert isinstance(telemetry._transport("LOGS"), KeepAliveTransport)  # the SDK's default, http://localhost
+    assert ServiceSettings().otlp_endpoint("logs") == "http://localhost:4318"  # the SDK's default
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector.example.com")
-    assert telemetry._transport("LOGS") is None
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://127.0.0.1:4318/v1/logs")
-    assert isinstance(telemetry._transport("LOGS"), KeepAliveTransport)
+    settings = ServiceSettings()
+    assert settings.otlp_endpoint("traces") == "https://collector.example.com"
+    assert settings.otlp_endpoint("logs") == "http://127.0.0.1:4318/v1/logs"

@@ -37,6 +37,17 @@ class ServiceSettings(BaseSettings):
     otel_traces_sampler: str | None = None
     otel_traces_sampler_arg: str | None = None
     otel_exporter_otlp_protocol: str | None = None
+    # Read here to choose the exporters' transport (the SDK resolves them again, the same way):
+    # a signal's own endpoint wins over the common one, and the SDK's default is localhost.
+    otel_exporter_otlp_endpoint: str = "http://localhost:4318"
+    otel_exporter_otlp_traces_endpoint: str | None = None
+    otel_exporter_otlp_metrics_endpoint: str | None = None
+    otel_exporter_otlp_logs_endpoint: str | None = None
+
+    def otlp_endpoint(self, signal: str) -> str:
+        """The endpoint the exporter of `signal` (traces, metrics, logs) sends to."""
+        own: str | None = getattr(self, f"otel_exporter_otlp_{signal}_endpoint")
+        return own or self.otel_exporter_otlp_endpoint
 
     @property
     def telemetry_on(self) -> bool:

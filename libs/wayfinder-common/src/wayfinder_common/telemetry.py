@@ -9,7 +9,6 @@ SDK itself; this module only adds what the SDK gets wrong by default (see otel-p
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +31,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from wayfinder_common.dbspans import name_statement_spans
 from wayfinder_common.errors import Outcome, WayfinderError
 from wayfinder_common.logs import configure_stdout_logging
-from wayfinder_common.otlp_transport import KeepAliveTransport, transport_for
+from wayfinder_common.otlp_transport import transport_for
 from wayfinder_common.settings import ServiceSettings
 from wayfinder_common.span_encoding import encode_spans
 from wayfinder_common.synthetic import SyntheticTrafficMarker
@@ -145,15 +144,15 @@ def setup_telemetry(settings: ServiceSettings) -> Telemetry | None:
     # ours gave up at its deadline; Telemetry.shutdown is the one, bounded, exit path.
     tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)  # sampler from env
     tracer_provider.add_span_processor(SyntheticTrafficMarker())
-    tracer_provider.add_span_processor(BatchSpanProcessor(_span_exporter()))
+    tracer_provider.add_span_processor(BatchSpanProcessor(_span_exporter(settings)))
     # Cumulative temporality (the default) is what Prometheus' OTLP receiver expects.
     meter_provider = MeterProvider(
         resource=resource,
-        metric_readers=[PeriodicExportingMetricReader(_metric_exporter())],
+        metric_readers=[PeriodicExportingMetricReader(_metric_exporter(settings))],
         shutdown_on_exit=False,
     )
     logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    logger_provider.add_log_record_processor(BatchLogRecordProcessor(_log_exporter()))
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(_log_exporter(settings)))
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
     _logs.set_logger_provider(logger_provider)
@@ -166,18 +165,18 @@ def setup_telemetry(settings: ServiceSettings) -> Telemetry | None:
 
 # The exporters' `_transport` argument is typed by overloads that do not take None: each
 # exporter is built with the lighter transport, or with its own default.
-def _span_exporter() -> OTLPSpanExporter:
-    transport = _transport("TRACES")
+def _span_exporter(settings: ServiceSettings) -> OTLPSpanExporter:
+    transport = transport_for(settings.otlp_endpoint("traces"))
     return OTLPSpanExporter(_transport=transport) if transport else OTLPSpanExporter()
 
 
-def _metric_exporter() -> OTLPMetricExporter:
-    transport = _transport("METRICS")
+def _metric_exporter(settings: ServiceSettings) -> OTLPMetricExporter:
+    transport = transport_for(settings.otlp_endpoint("metrics"))
     return OTLPMetricExporter(_transport=transport) if transport else OTLPMetricExporter()
 
 
-def _log_exporter() -> OTLPLogExporter:
-    transport = _transport("LOGS")
+def _log_exporter(settings: ServiceSettings) -> OTLPLogExporter:
+    transport = transport_for(settings.otlp_endpoint("logs"))
     return OTLPLogExporter(_transport=transport) if transport else OTLPLogExporter()
 
 
@@ -189,18 +188,6 @@ def encode_spans_in_place() -> None:
     from opentelemetry.exporter.otlp.proto.http import trace_exporter
 
     trace_exporter.encode_spans = encode_spans  # type: ignore[assignment]
-
-
-def _transport(signal: str) -> KeepAliveTransport | None:
-    """The lighter transport where the signal's endpoint allows it (see otlp_transport)."""
-    # The endpoint as the exporter resolves it: the signal's own variable, then the common one,
-    # then the SDK's default. Only scheme and host matter here; the exporter adds the path.
-    endpoint = (
-        os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT")
-        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        or "http://localhost:4318"
-    )
-    return transport_for(endpoint)
 
 
 def shutdown_telemetry() -> None:

@@ -20,7 +20,7 @@ from outbox_relay.gauges import dead_letters_by_reason, missing_by_age
 from outbox_relay.reconcile import Reconciler
 from outbox_relay.redrive import redrive
 from outbox_relay.relay import publish_batch
-from sqlalchemy import text
+from sqlalchemy import event, text
 from wayfinder_common.jobs import INVOICE_TASK, InvoiceJob, RetryPolicy
 
 from tests.support import free_port
@@ -108,6 +108,34 @@ def test_attempts_lost_mid_flight_still_count_against_the_budget(sessions) -> No
     gateway = FakeGateway()
     assert _deliver(sessions, gateway, job) == "failed"
     assert gateway.calls == 0 and _row(sessions, job.order_id)[4] == "attempt_lost"
+
+
+def test_a_first_delivery_is_claimed_and_settled_in_two_statements(sessions) -> None:
+    statements: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.split()[0])
+
+    engine = sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert _deliver(sessions, FakeGateway(), _job()) == "issued"
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert statements == ["INSERT", "UPDATE"]  # the claim and the outcome; nothing read back
+
+
+def test_an_issued_invoice_wins_over_a_racing_failure_and_is_never_downgraded(sessions) -> None:
+    job = _job()
+    invoices._claim(sessions, job)
+    assert invoices._finish(sessions, job, "failed", lambda _: None, reason="gateway_timeout")[1] is True
+    # The gateway did issue it after all (a slow answer): recorded whatever we thought.
+    row, decided = invoices._finish(sessions, job, "issued", lambda _: None, number="INV-1")
+    assert decided and (row.status, row.invoice_number, row.failure_reason) == ("issued", "INV-1", None)
+    assert invoices._finish(sessions, job, "failed", lambda _: None, reason="gateway_timeout")[1] is False
+    again, decided = invoices._finish(sessions, job, "issued", lambda _: None, number="INV-2")
+    assert not decided and again.invoice_number == "INV-1"
+    assert _row(sessions, job.order_id)[:2] == (1, "issued")
 
 
 def test_a_rejection_is_final_at_once(sessions) -> None:

@@ -3,7 +3,9 @@
 Everything exports OTLP over http/protobuf to OTEL_EXPORTER_OTLP_ENDPOINT: the collector in the
 Docker stack, the embedded store in local mode, a receiver inside the test in end-to-end tests.
 The standard OTEL_* variables (endpoint, BSP delays, metric interval, sampler) are read by the
-SDK itself; this module only adds what the SDK gets wrong by default (see otel-python-notes).
+SDK itself; this module only adds what the SDK gets wrong by default (see otel-python-notes),
+and what makes the export path cheaper without changing a byte sent (a kept-alive connection,
+spans encoded in place, a resource hashed once: docs/performance.md, "Fourth pass").
 """
 
 from __future__ import annotations

@@ -51,6 +51,7 @@ def spans_of_every_shape() -> list[ReadableSpan]:
         root.set_attribute("counts", [1, 2])
         root.set_attribute("flags", [True, False])
         root.set_attribute("bytes", b"\x01\x02")  # type: ignore[arg-type]  # what a careless library does
+        root.set_attribute("too.big", 2**63 + 5)  # accepted by the API; no OTLP int holds it
         business = checkout.get_tracer("checkout_api")
         with business.start_as_current_span(
             "checkout.place_order", links=[Link(remote, {"link.kind": "retry"})]
@@ -73,6 +74,8 @@ def spans_of_every_shape() -> list[ReadableSpan]:
     )
     with authorize, call:
         pass
+    with checkout.get_tracer("careless").start_as_current_span(None):  # type: ignore[arg-type]
+        pass
     return list(memory.get_finished_spans())
 
 
@@ -82,7 +85,7 @@ def test_the_request_is_the_sdks_byte_for_byte() -> None:
     assert ours == sdk_encode_spans(spans).SerializeToString(deterministic=True)
     request = encode_spans(spans)
     assert len(request.resource_spans) == 2
-    assert [len(resource.scope_spans) for resource in request.resource_spans] == [3, 1]
+    assert [len(resource.scope_spans) for resource in request.resource_spans] == [4, 1]
 
 
 def test_a_batch_of_one_and_an_empty_batch_match_too() -> None:

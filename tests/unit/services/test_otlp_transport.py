@@ -15,6 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from wayfinder_common import telemetry
 from wayfinder_common.otlp_transport import KeepAliveTransport, transport_for
 from wayfinder_common.settings import ServiceSettings
 
@@ -115,8 +116,13 @@ def test_a_connection_the_endpoint_dropped_is_replaced_without_losing_the_batch(
 
 
 def test_retry_after_of_a_busy_endpoint_is_honoured(spans: list[ReadableSpan]) -> None:
-    # The header's name in another case: the exporter looks it up as "retry-after".
-    with serving(Receiver(answers=[(503, {"RETRY-AFTER": "0"})])) as receiver:
+    # The header's name in another case: the exporter looks it up as "retry-after". Asked to
+    # wait 30 s with 5 s left, it gives up at once; without the header its own back-off (about
+    # 1 s) would fit in the 5 s and the second try would succeed.
+    with serving(Receiver(answers=[(503, {"RETRY-AFTER": "30"})])) as receiver:
+        assert exporter(receiver.url, timeout=5).export(spans) == SpanExportResult.FAILURE
+    assert len(receiver.bodies) == 1
+    with serving(Receiver(answers=[(503, {"Retry-After": "0"})])) as receiver:
         assert exporter(receiver.url).export(spans) == SpanExportResult.SUCCESS
     assert len(receiver.bodies) == 2
 
@@ -152,11 +158,42 @@ def test_an_endpoint_that_never_answers_times_out(spans: list[ReadableSpan]) -> 
         assert exporter(url, timeout=0.3).export(spans) == SpanExportResult.FAILURE
 
 
+def test_a_url_meant_for_tls_is_never_sent_in_the_clear() -> None:
+    result = KeepAliveTransport().request("POST", "https://127.0.0.1:1/v1/traces", data=b"x", timeout=1)
+    assert isinstance(result.error, ValueError) and result.status_code is None
+
+
+def test_closing_wakes_a_request_hanging_on_an_endpoint_that_never_answers() -> None:
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(8)
+        url = f"http://127.0.0.1:{hole.getsockname()[1]}/v1/traces"
+        transport = KeepAliveTransport()
+        results = []
+        request = threading.Thread(
+            target=lambda: results.append(transport.request("POST", url, data=b"x", timeout=30))
+        )
+        request.start()
+        deadline = time.monotonic() + 5
+        while not transport._connections and time.monotonic() < deadline:
+            time.sleep(0.01)
+        started = time.monotonic()
+        transport.close()
+        request.join(10)
+        assert not request.is_alive() and time.monotonic() - started < 10
+        assert results[0].error is not None
+
+
 def test_only_plain_http_endpoints_without_a_proxy_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
+    for name in ("all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
     assert isinstance(transport_for("http://otel-collector:4318"), KeepAliveTransport)
     assert transport_for("https://collector.example.com:4318") is None
+    monkeypatch.setenv("ALL_PROXY", "http://proxy.example.com:3128")
+    assert transport_for("http://otel-collector:4318") is None
+    monkeypatch.delenv("ALL_PROXY")
     monkeypatch.setenv("http_proxy", "http://proxy.example.com:3128")
     assert transport_for("http://otel-collector:4318") is None
     monkeypatch.setenv("no_proxy", "otel-collector")
@@ -176,3 +213,14 @@ def test_each_signal_goes_where_the_sdk_sends_it(monkeypatch: pytest.MonkeyPatch
     settings = ServiceSettings()
     assert settings.otlp_endpoint("traces") == "https://collector.example.com"
     assert settings.otlp_endpoint("logs") == "http://127.0.0.1:4318/v1/logs"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")  # empty: the SDK's default again
+    assert ServiceSettings().otlp_endpoint("traces") == "http://localhost:4318"
+
+
+def test_a_credential_provider_keeps_the_exporters_own_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert isinstance(telemetry._exporter_transport(ServiceSettings(), "traces"), KeepAliveTransport)
+    monkeypatch.setenv("OTEL_PYTHON_EXPORTER_OTLP_HTTP_TRACES_CREDENTIAL_PROVIDER", "vault")
+    assert telemetry._exporter_transport(ServiceSettings(), "traces") is None
+    assert isinstance(telemetry._exporter_transport(ServiceSettings(), "logs"), KeepAliveTransport)

@@ -17,7 +17,9 @@ as the exporter's transport interface asks.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import socket
 import threading
 import urllib.request
 from collections.abc import Mapping
@@ -28,9 +30,10 @@ from urllib.parse import urlsplit
 
 from opentelemetry.exporter.http.transport._base import BaseHTTPResult, BaseHTTPTransport
 
-# What a failed send or read raises: all of them mean "no answer", which the exporter retries
-# once at once (a stale keep-alive connection) and then with back-off.
-_CONNECTION_ERRORS = (OSError, http.client.HTTPException)
+# What a lost or refused connection raises (timeouts, resets, a keep-alive connection the
+# endpoint closed: RemoteDisconnected is a ConnectionResetError). The exporter retries those once
+# at once, then with back-off; anything else (an answer that is not HTTP) is not retried.
+_CONNECTION_ERRORS = (OSError, http.client.IncompleteRead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +54,8 @@ class KeepAliveTransport(BaseHTTPTransport):
 
     def __init__(self) -> None:
         self._connections: dict[tuple[str, int], http.client.HTTPConnection] = {}
-        # An exporter is driven by its processor's worker thread, but a flush from another
-        # thread may export at the same time: one request on a connection at a time.
+        # The SDK's processors already export one batch at a time; the lock keeps that true for
+        # any other caller, as an http.client connection is not safe to share between threads.
         self._lock = threading.Lock()
 
     def request(
@@ -65,6 +68,10 @@ class KeepAliveTransport(BaseHTTPTransport):
         data: bytes | None = None,
     ) -> BaseHTTPResult:
         parts = urlsplit(url)
+        if parts.scheme != "http":
+            # transport_for chose this transport for a plain-HTTP endpoint; never send a batch
+            # meant for TLS in the clear, whatever resolved the URL differently.
+            return KeepAliveResult(error=ValueError(f"{parts.scheme}:// is not sent by this transport"))
         host, port = parts.hostname or "localhost", parts.port or 80
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         with self._lock:
@@ -78,7 +85,7 @@ class KeepAliveTransport(BaseHTTPTransport):
                 connection.request(method, target, body=data, headers=headers or {})
                 response = connection.getresponse()
                 body = response.read()
-            except _CONNECTION_ERRORS as error:
+            except Exception as error:  # reported, as the SDK's own transports do, never raised
                 connection.close()  # the next request connects afresh
                 return KeepAliveResult(error=error)
             if response.will_close:
@@ -91,10 +98,15 @@ class KeepAliveTransport(BaseHTTPTransport):
         return isinstance(exception, _CONNECTION_ERRORS)
 
     def close(self) -> None:
-        with self._lock:
-            for connection in self._connections.values():
-                connection.close()
-            self._connections.clear()
+        # Without the lock: a request hanging on an endpoint that never answers must not hold
+        # up shutdown. Shutting the socket down wakes that request with an error.
+        for connection in list(self._connections.values()):
+            sock = connection.sock  # read once: the request may drop it meanwhile
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            connection.close()
+        self._connections.clear()
 
 
 def transport_for(endpoint: str) -> KeepAliveTransport | None:
@@ -102,7 +114,8 @@ def transport_for(endpoint: str) -> KeepAliveTransport | None:
     parts = urlsplit(endpoint)
     if parts.scheme != "http" or not parts.hostname:
         return None
+    # The proxy variables as `requests` reads them (HTTP_PROXY, ALL_PROXY, NO_PROXY).
     proxies: dict[str, Any] = urllib.request.getproxies()
-    if "http" in proxies and not urllib.request.proxy_bypass(parts.hostname):
+    if ("http" in proxies or "all" in proxies) and not urllib.request.proxy_bypass(parts.hostname):
         return None
     return KeepAliveTransport()

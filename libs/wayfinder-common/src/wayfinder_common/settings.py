@@ -43,11 +43,22 @@ class ServiceSettings(BaseSettings):
     otel_exporter_otlp_traces_endpoint: str | None = None
     otel_exporter_otlp_metrics_endpoint: str | None = None
     otel_exporter_otlp_logs_endpoint: str | None = None
+    # A credential provider gives the exporter an authenticated `requests` session, which only
+    # the exporter's own transport carries (see telemetry._exporter_transport).
+    otel_python_exporter_otlp_http_credential_provider: str | None = None
+    otel_python_exporter_otlp_http_traces_credential_provider: str | None = None
+    otel_python_exporter_otlp_http_metrics_credential_provider: str | None = None
+    otel_python_exporter_otlp_http_logs_credential_provider: str | None = None
 
     def otlp_endpoint(self, signal: str) -> str:
         """The endpoint the exporter of `signal` (traces, metrics, logs) sends to."""
         own: str | None = getattr(self, f"otel_exporter_otlp_{signal}_endpoint")
-        return own or self.otel_exporter_otlp_endpoint
+        return own or self.otel_exporter_otlp_endpoint or "http://localhost:4318"
+
+    def otlp_credential_provider(self, signal: str) -> str | None:
+        """The credential provider the exporter of `signal` loads, if one is configured."""
+        own: str | None = getattr(self, f"otel_python_exporter_otlp_http_{signal}_credential_provider")
+        return self.otel_python_exporter_otlp_http_credential_provider or own
 
     @property
     def telemetry_on(self) -> bool:

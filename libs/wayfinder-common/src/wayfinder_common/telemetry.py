@@ -4,8 +4,8 @@ Everything exports OTLP over http/protobuf to OTEL_EXPORTER_OTLP_ENDPOINT: the c
 Docker stack, the embedded store in local mode, a receiver inside the test in end-to-end tests.
 The standard OTEL_* variables (endpoint, BSP delays, metric interval, sampler) are read by the
 SDK itself; this module only adds what the SDK gets wrong by default (see otel-python-notes),
-and what makes the export path cheaper without changing a byte sent (a kept-alive connection,
-spans encoded in place, a resource hashed once: docs/performance.md, "Fourth pass").
+and what makes the export path cheaper without changing the OTLP payload (a kept-alive
+connection, spans encoded in place, a resource hashed once: docs/performance.md, "Fourth pass").
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from wayfinder_common.dbspans import name_statement_spans
 from wayfinder_common.errors import Outcome, WayfinderError
 from wayfinder_common.logs import configure_stdout_logging
-from wayfinder_common.otlp_transport import transport_for
+from wayfinder_common.otlp_transport import KeepAliveTransport, transport_for
 from wayfinder_common.settings import ServiceSettings
 from wayfinder_common.span_encoding import encode_spans
 from wayfinder_common.synthetic import SyntheticTrafficMarker
@@ -168,18 +168,25 @@ def setup_telemetry(settings: ServiceSettings) -> Telemetry | None:
 # The exporters' `_transport` argument is typed by overloads that do not take None: each
 # exporter is built with the lighter transport, or with its own default.
 def _span_exporter(settings: ServiceSettings) -> OTLPSpanExporter:
-    transport = transport_for(settings.otlp_endpoint("traces"))
+    transport = _exporter_transport(settings, "traces")
     return OTLPSpanExporter(_transport=transport) if transport else OTLPSpanExporter()
 
 
 def _metric_exporter(settings: ServiceSettings) -> OTLPMetricExporter:
-    transport = transport_for(settings.otlp_endpoint("metrics"))
+    transport = _exporter_transport(settings, "metrics")
     return OTLPMetricExporter(_transport=transport) if transport else OTLPMetricExporter()
 
 
 def _log_exporter(settings: ServiceSettings) -> OTLPLogExporter:
-    transport = transport_for(settings.otlp_endpoint("logs"))
+    transport = _exporter_transport(settings, "logs")
     return OTLPLogExporter(_transport=transport) if transport else OTLPLogExporter()
+
+
+def _exporter_transport(settings: ServiceSettings, signal: str) -> KeepAliveTransport | None:
+    """The kept-alive transport, unless the signal's exporter needs its own (see otlp_transport)."""
+    if settings.otlp_credential_provider(signal):
+        return None  # the provider's authenticated session rides on the exporter's transport
+    return transport_for(settings.otlp_endpoint(signal))
 
 
 def encode_spans_in_place() -> None:

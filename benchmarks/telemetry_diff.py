@@ -122,6 +122,7 @@ def profile_phase(name: str, telemetry: bool, root: Path) -> tuple[float, Counte
             time.sleep((LOAD_S - SAMPLE_S) / 2)  # the middle of the load
             pids = {process: pid for process in PROCESSES if (pid := stack.processes.pid(process))}
             before = {process: _cpu_seconds(pid) for process, pid in pids.items()}
+            window_started = time.monotonic()
             recorders = {
                 process: _record(pid, PROFILES / f"diff-{name}-{process}.folded")
                 for process, pid in pids.items()
@@ -129,12 +130,15 @@ def profile_phase(name: str, telemetry: bool, root: Path) -> tuple[float, Counte
             for recorder in recorders.values():
                 recorder.wait(timeout=SAMPLE_S + 120)
             spent = {process: _cpu_seconds(pid) - before[process] for process, pid in pids.items()}
+            window_s = time.monotonic() - window_started  # py-spy's start-up and exit included
             load.join()
         finally:
             stack.down()
             os.environ.pop("TELEMETRY_ENABLED", None)
     per_s = len(result["load"][0]) / LOAD_S
-    checkouts = per_s * SAMPLE_S
+    # The CPU was read over the whole window, so the checkouts are counted over it too (at the
+    # load's steady rate), not over the SAMPLE_S that py-spy sampled.
+    checkouts = per_s * window_s
     by_category = Counter[str]()
     for process, seconds in spent.items():
         folded = PROFILES / f"diff-{name}-{process}.folded"

@@ -10,6 +10,8 @@ kill -9, in tests/e2e/test_invoice_chaos.py.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -136,6 +138,67 @@ def test_an_issued_invoice_wins_over_a_racing_failure_and_is_never_downgraded(se
     again, decided = invoices._finish(sessions, job, "issued", lambda _: None, number="INV-2")
     assert not decided and again.invoice_number == "INV-1"
     assert _row(sessions, job.order_id)[:2] == (1, "issued")
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "outcome"),
+    [
+        # A failure is being recorded when the gateway's late "issued" arrives: it waits, then wins.
+        ("failed", "issued", ("issued", True)),
+        # An issue is being recorded when a racing delivery gives up: it waits, then decides nothing.
+        ("issued", "failed", ("issued", False)),
+    ],
+)
+def test_two_deliveries_recording_at_once_wait_for_each_other_then_keep_the_rules(
+    sessions, first: str, second: str, outcome: tuple[str, bool]
+) -> None:
+    job = _job()
+    invoices._claim(sessions, job)
+    inside, release = threading.Event(), threading.Event()
+
+    def hold(point: str) -> None:
+        if point == "invoice.in_transaction":
+            inside.set()
+            assert release.wait(30)
+
+    holder = threading.Thread(
+        target=invoices._finish, args=(sessions, job, first, hold, "INV-1", "gateway_timeout")
+    )
+    holder.start()
+    assert inside.wait(30)  # the first has updated the row and holds its lock, uncommitted
+    results: list[tuple[Any, bool]] = []
+    racer = threading.Thread(
+        target=lambda: results.append(
+            invoices._finish(sessions, job, second, lambda _: None, **_outcome(second))
+        )
+    )
+    racer.start()
+    deadline = time.monotonic() + 30
+    while not _waiting_on_a_lock(sessions) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _waiting_on_a_lock(sessions) and not results  # the second waits for the first's commit
+    release.set()
+    holder.join(30)
+    racer.join(30)
+    row, decided = results[0]
+    assert (row.status, decided) == outcome
+    assert _row(sessions, job.order_id)[1] == outcome[0]
+
+
+def _outcome(status: str) -> dict[str, str]:
+    return {"number": "INV-1"} if status == "issued" else {"reason": "gateway_timeout"}
+
+
+def _waiting_on_a_lock(sessions) -> bool:
+    with sessions() as session:
+        return bool(
+            session.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE invoice.invoices%'"
+                )
+            ).scalar()
+        )
 
 
 def test_a_rejection_is_final_at_once(sessions) -> None:

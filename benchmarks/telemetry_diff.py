@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import tempfile
 import threading
 import time
@@ -39,7 +38,7 @@ from wayfinder.local.processes import proc_stats
 from wayfinder.local.stack import LocalStack
 
 from benchmarks.concurrency import TICKS, drive, null_endpoint
-from benchmarks.telemetry_profile import PROCESSES, PROFILES, WAITING
+from benchmarks.telemetry_profile import PROCESSES, PROFILES, WAITING, record
 
 LOAD_S = 36.0
 SAMPLE_S = 24
@@ -100,13 +99,6 @@ def _cpu_seconds(root: int) -> float:
     return total / TICKS
 
 
-def _record(pid: int, out: Path) -> subprocess.Popen[bytes]:
-    argv = ["uv", "tool", "run", "--from", "py-spy", "py-spy", "record", "--pid", str(pid)]
-    argv += ["--duration", str(SAMPLE_S), "--rate", "100", "--format", "raw", "--subprocesses"]
-    argv += ["--full-filenames", "--gil", "--nonblocking", "--output", str(out)]
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
 def profile_phase(name: str, telemetry: bool, root: Path) -> tuple[float, Counter[str]]:
     """(checkouts/s, ms of CPU per checkout by category summed over the shop's Python processes)."""
     with null_endpoint() as null:
@@ -124,7 +116,9 @@ def profile_phase(name: str, telemetry: bool, root: Path) -> tuple[float, Counte
             before = {process: _cpu_seconds(pid) for process, pid in pids.items()}
             window_started = time.monotonic()
             recorders = {
-                process: _record(pid, PROFILES / f"diff-{name}-{process}.folded")
+                process: record(
+                    pid, SAMPLE_S, PROFILES / f"diff-{name}-{process}.folded", "--gil", "--nonblocking"
+                )
                 for process, pid in pids.items()
             }
             for recorder in recorders.values():

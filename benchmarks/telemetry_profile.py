@@ -88,7 +88,8 @@ def _short(frame: str) -> str:
     return f"{match.group(2)} {match.group(1)}" if match else frame
 
 
-def _record(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes]:
+def record(pid: int, seconds: int, out: Path, *flags: str) -> subprocess.Popen[bytes]:
+    """py-spy sampling `pid` and its children for `seconds` into `out` (raw folded stacks)."""
     argv = ["uv", "tool", "run", "--from", "py-spy", "py-spy", "record", "--pid", str(pid)]
     argv += [
         "--duration",
@@ -99,6 +100,7 @@ def _record(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes]:
         "raw",
         "--subprocesses",
         "--full-filenames",
+        *flags,
     ]
     return subprocess.Popen([*argv, "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -115,7 +117,7 @@ def main() -> int:
             load.start()
             time.sleep((LOAD_S - SAMPLE_S) / 2)  # the profile covers the middle of the load
             records = {
-                name: (_record(pid, SAMPLE_S, PROFILES / f"{name}.folded"), PROFILES / f"{name}.folded")
+                name: (record(pid, SAMPLE_S, PROFILES / f"{name}.folded"), PROFILES / f"{name}.folded")
                 for name in PROCESSES
                 if (pid := stack.processes.pid(name))
             }

@@ -239,13 +239,16 @@ async def _copy_span_attributes_async(span: Span, request: Any) -> None:
 
 
 def instrument_engine(engine: Any) -> None:
-    """Database client spans for one SQLAlchemy engine."""
+    """Database client spans and the pool's usage metric for one SQLAlchemy engine."""
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+    from wayfinder_common.pool_usage import observe_pool_usage
 
     if _current is not None:
         SQLAlchemyInstrumentor().instrument(engine=engine, enable_commenter=False)
         drop_connect_spans()
         name_statement_spans(engine)
+        observe_pool_usage(engine)
 
 
 def drop_connect_spans() -> None:

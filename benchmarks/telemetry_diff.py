@@ -37,7 +37,7 @@ from wayfinder.local.config import isolated_config
 from wayfinder.local.processes import proc_stats
 from wayfinder.local.stack import LocalStack
 
-from benchmarks.concurrency import TICKS, drive, null_endpoint
+from benchmarks.concurrency import TARGET_THROUGHPUT, TICKS, drive, null_endpoint
 from benchmarks.telemetry_profile import PROCESSES, PROFILES, WAITING, record
 
 LOAD_S = 36.0
@@ -67,6 +67,23 @@ def category(frames: list[str]) -> str:
         return "otel: " + "/".join(path.split("/opentelemetry/", 1)[1].split("/")[:2]).removesuffix(".py")
     package = next((match for pattern in _PACKAGES if (match := pattern.search(path))), None)
     return package.group(1) if package else path.rsplit("/", 1)[-1]
+
+
+SDK = "the SDK and API's own work (spans, metrics, logs, attributes, context, encoding)"
+WRAPPERS = "the instrumentations' wrappers (ASGI, FastAPI, httpx, SQLAlchemy, Celery, logging)"
+POST = "the export's HTTP POST"
+SHOP = "more work inside the shop's own libraries and the interpreter"
+
+
+def group(name: str) -> str:
+    """Which of four parts of the telemetry's cost a category belongs to."""
+    if name == "export: HTTP POST":
+        return POST
+    if name.startswith(("otel: instrumentation/", "otel: util/http")):
+        return WRAPPERS
+    if name.startswith(("otel: ", "export: ")):
+        return SDK
+    return SHOP
 
 
 def split(folded: str, cpu_ms: float) -> Counter[str]:
@@ -162,6 +179,18 @@ def main() -> int:
     print(f"  {'category':<42} {'off':>6} {'on':>6} {'on-off':>7}")
     for name, delta in sorted(cost.items(), key=lambda item: -abs(item[1]))[:30]:
         print(f"  {name:<42} {off[name] / ROUNDS:6.2f} {on[name] / ROUNDS:6.2f} {delta:+7.2f}")
+    parts: dict[str, float] = dict.fromkeys((SDK, WRAPPERS, POST, SHOP), 0.0)
+    for name, delta in cost.items():
+        parts[group(name)] += delta
+    print("  the telemetry's cost in four parts, ms per checkout:")
+    for part in (SDK, WRAPPERS, POST, SHOP):
+        print(f"    {parts[part]:+6.2f}  {part}")
+    # Throughput on/off is about CPU off/on on a CPU-bound machine: 0.90 leaves off x (1/0.9 - 1).
+    budget = total_off * (1 / TARGET_THROUGHPUT - 1)
+    print(
+        f"  what throughput >= {TARGET_THROUGHPUT} leaves for all of it: {budget:.2f} ms"
+        f" (off {total_off:.1f} x 1/9); the SDK and API's part alone is {parts[SDK] / budget:.1f}x that"
+    )
     print(f"folded stacks: {PROFILES}/diff-*.folded")
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.telemetry_diff import split
+from benchmarks.telemetry_diff import POST, SDK, SHOP, WRAPPERS, group, split
 
 VENV = "/work/main/.venv/lib/python3.11/site-packages"
 STDLIB = "/root/.pyenv/versions/3.11.7/lib/python3.11"
@@ -45,3 +45,24 @@ def test_samples_split_the_processes_cpu_by_category() -> None:
 
 def test_a_profile_without_samples_splits_nothing() -> None:
     assert split("", cpu_ms=10.0) == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "part"),
+    [
+        ("export: HTTP POST", POST),
+        ("export: span encoding", SDK),
+        ("export: metrics (collect, encode, POST)", SDK),
+        ("otel: sdk/trace", SDK),
+        ("otel: attributes/__init__", SDK),
+        ("otel: context/contextvars_context", SDK),
+        ("otel: util/_decorator", SDK),  # the API's start_as_current_span
+        ("otel: instrumentation/asgi", WRAPPERS),
+        ("otel: instrumentation/_semconv", WRAPPERS),
+        ("otel: util/http", WRAPPERS),
+        ("sqlalchemy", SHOP),
+        ("<string>", SHOP),
+    ],
+)
+def test_each_category_falls_in_one_part(name: str, part: str) -> None:
+    assert group(name) == part

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.telemetry_diff import POST, SDK, SHOP, WRAPPERS, group, split
+from benchmarks import telemetry_diff as parts
+from benchmarks.telemetry_diff import group, split
 
 VENV = "/work/main/.venv/lib/python3.11/site-packages"
 STDLIB = "/root/.pyenv/versions/3.11.7/lib/python3.11"
@@ -50,18 +51,18 @@ def test_a_profile_without_samples_splits_nothing() -> None:
 @pytest.mark.parametrize(
     ("name", "part"),
     [
-        ("export: HTTP POST", POST),
-        ("export: span encoding", SDK),
-        ("export: metrics (collect, encode, POST)", SDK),
-        ("otel: sdk/trace", SDK),
-        ("otel: attributes/__init__", SDK),
-        ("otel: context/contextvars_context", SDK),
-        ("otel: util/_decorator", SDK),  # the API's start_as_current_span
-        ("otel: instrumentation/asgi", WRAPPERS),
-        ("otel: instrumentation/_semconv", WRAPPERS),
-        ("otel: util/http", WRAPPERS),
-        ("sqlalchemy", SHOP),
-        ("<string>", SHOP),
+        ("export: HTTP POST", parts.EXPORT),
+        ("export: span encoding", parts.EXPORT),
+        ("export: metrics (collect, encode, POST)", parts.EXPORT),
+        ("otel: sdk/trace", parts.SDK),
+        ("otel: attributes/__init__", parts.SDK),
+        ("otel: context/contextvars_context", parts.SDK),
+        ("otel: util/_decorator", parts.SDK),  # the API's start_as_current_span
+        ("otel: instrumentation/asgi", parts.WRAPPERS),
+        ("otel: instrumentation/_semconv", parts.WRAPPERS),
+        ("otel: util/http", parts.WRAPPERS),
+        ("sqlalchemy", parts.SHOP),
+        ("<string>", parts.SHOP),
     ],
 )
 def test_each_category_falls_in_one_part(name: str, part: str) -> None:

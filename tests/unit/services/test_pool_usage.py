@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
@@ -13,7 +14,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricsData
 from opentelemetry.sdk.trace import TracerProvider
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import NullPool, QueuePool
 from wayfinder_common.pool_usage import NAME, PoolUsage
 
 
@@ -35,11 +36,15 @@ def _usage(data: MetricsData | None) -> dict[tuple[str, str, str], int | float]:
     return found
 
 
-def _readings(tmp_path: Path, name: str, read_from_pool: bool) -> list[dict[tuple[str, str, str], Any]]:
+def _readings(
+    tmp_path: Path, name: str, read_from_pool: bool, pool_size: int
+) -> list[dict[tuple[str, str, str], Any]]:
     """The metric after each step: two connections out, one back, then both back."""
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
-    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / name}", poolclass=QueuePool, pool_size=3)
+    engine = sqlalchemy.create_engine(
+        f"sqlite:///{tmp_path / name}", poolclass=QueuePool, pool_size=pool_size, max_overflow=1
+    )
     instrumentor = SQLAlchemyInstrumentor()
     instrumentor.instrument(
         engine=engine, tracer_provider=TracerProvider(), meter_provider=meter_provider, enable_commenter=False
@@ -61,15 +66,19 @@ def _readings(tmp_path: Path, name: str, read_from_pool: bool) -> list[dict[tupl
     return readings
 
 
-def test_reading_the_pool_exports_what_counting_its_events_exported(tmp_path: Path) -> None:
-    counted = _readings(tmp_path, "shop.db", read_from_pool=False)
-    read = _readings(tmp_path, "shop.db", read_from_pool=True)
+# pool_size 1: the second connection is an overflow one, closed (not kept idle) when it is back.
+@pytest.mark.parametrize(("pool_size", "idle_at_end"), [(3, 2), (1, 1)])
+def test_reading_the_pool_exports_what_counting_its_events_exported(
+    tmp_path: Path, pool_size: int, idle_at_end: int
+) -> None:
+    counted = _readings(tmp_path, "shop.db", read_from_pool=False, pool_size=pool_size)
+    read = _readings(tmp_path, "shop.db", read_from_pool=True, pool_size=pool_size)
     pool = "sqlite://:/" + str(tmp_path / "shop.db")
     # What the instrumentation does: two adds per checkout and per checkin.
     ours, theirs = "wayfinder_common.pool_usage", "opentelemetry.instrumentation.sqlalchemy"
     assert counted[0] == {(theirs, pool, "used"): 2, (theirs, pool, "idle"): 0}
     assert counted[1] == {(theirs, pool, "used"): 1, (theirs, pool, "idle"): 1}
-    assert counted[2] == {(theirs, pool, "used"): 0, (theirs, pool, "idle"): 2}
+    assert counted[2] == {(theirs, pool, "used"): 0, (theirs, pool, "idle"): idle_at_end}
     # The same points, and only ours: the counting listeners add nothing any more.
     assert read == [{(ours, *key[1:]): value for key, value in step.items()} for step in counted]
 
@@ -119,9 +128,31 @@ def test_a_connection_opened_under_suppressed_instrumentation_is_still_counted(t
         engine.dispose()
     pool = "sqlite://:/" + str(tmp_path / "shop.db")
     theirs, ours = "opentelemetry.instrumentation.sqlalchemy", "wayfinder_common.pool_usage"
+    # The instrumentation's behaviour as released (0.66b1), the reason for reading the pool.
     assert counted == {(theirs, pool, "used"): 1, (theirs, pool, "idle"): -1}
     # The instrumentation's cumulative sums stay as they last were; ours reads the pool.
     assert {key: value for key, value in read.items() if key[0] == ours} == {
         (ours, pool, "used"): 1,
         (ours, pool, "idle"): 0,
+    }
+
+
+def test_a_pool_that_keeps_no_count_keeps_the_instrumentations_listeners(tmp_path: Path) -> None:
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'shop.db'}", poolclass=NullPool)
+    instrumentor = SQLAlchemyInstrumentor()
+    instrumentor.instrument(
+        engine=engine, tracer_provider=TracerProvider(), meter_provider=meter_provider, enable_commenter=False
+    )
+    try:
+        PoolUsage(meter_provider).observe(engine)
+        with engine.connect():
+            found = _usage(reader.get_metrics_data())
+    finally:
+        instrumentor.uninstrument()
+        engine.dispose()
+    assert {(scope, state) for scope, _, state in found} == {
+        ("opentelemetry.instrumentation.sqlalchemy", "used"),
+        ("opentelemetry.instrumentation.sqlalchemy", "idle"),
     }

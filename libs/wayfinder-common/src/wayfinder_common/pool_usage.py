@@ -4,20 +4,30 @@ every checkout.
 SQLAlchemy's instrumentation keeps this up-down counter with four pool event listeners: each
 checkout and each checkin makes two `add` calls (idle -1, used +1 and back), about 32 per order,
 a quarter of the shop's metric-recording CPU in the profile (docs/performance.md). An up-down
-counter with cumulative temporality exports its current sum at each collection, and that sum is
-what the pool itself counts: connections checked out (`used`) and connections waiting in the
-pool (`idle`). An observable up-down counter reading the pool at collection exports the same
-series (name, unit, kind, attributes) at no cost per checkout.
+counter with cumulative temporality exports its current sum at each collection, and the pool
+counts the same thing itself: connections checked out (`used`) and connections waiting in its
+queue (`idle`). An observable up-down counter reading the pool at collection exports a series of
+the same name, unit, kind and attributes, from this module's scope, at no cost per checkout.
+
+Where the two differ, the pool is the one to believe: the listeners skip every event under
+`suppress_instrumentation` (health pings, the relay's polls), so a connection first opened there
+took `idle` to -1 at its next checkout. The pool's own figures have edges of their own: a
+connection being opened counts as used from the start of its connect (up to connect_timeout),
+and after an invalidation (a Postgres restart) its emptied slot waits in the queue as idle until
+the next checkout reconnects it.
 """
 
 from __future__ import annotations
 
+import logging
 import weakref
+from typing import Any
 
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
 from sqlalchemy import Engine, event
 
+_logger = logging.getLogger(__name__)
 NAME = "db.client.connections.usage"
 # The instrumentation's unit and description, kept so the series is the same one.
 UNIT = "connections"
@@ -39,19 +49,20 @@ class PoolUsage:
 
     def observe(self, engine: Engine) -> None:
         """Replace the instrumentation's pool listeners on `engine` with a reading at collection."""
-        _remove_counting_listeners(engine)
-        self._engines.add(engine)
+        if not _counts(engine.pool):
+            return  # NullPool, StaticPool...: nothing to read, the listeners keep counting
+        if _remove_counting_listeners(engine):
+            self._engines.add(engine)
 
     def _observe(self, _options: CallbackOptions) -> list[Observation]:
         observations = []
-        for engine in list(self._engines):
-            pool = engine.pool  # read each time: engine.dispose() puts a new pool in place
-            used, idle = getattr(pool, "checkedout", None), getattr(pool, "checkedin", None)
-            if used is None or idle is None:
-                continue  # a pool that keeps no count (NullPool, StaticPool) has no usage to report
+        for engine in list(self._engines):  # a copy: start-up may add an engine meanwhile
+            # Read each time: engine.dispose() puts a new pool in place (connections still out
+            # of the old one are no longer counted, as they are no longer the engine's).
+            pool: Any = engine.pool
             name = pool.logging_name or _pool_name(engine)
-            observations.append(Observation(used(), {"pool.name": name, "state": "used"}))
-            observations.append(Observation(idle(), {"pool.name": name, "state": "idle"}))
+            observations.append(Observation(pool.checkedout(), {"pool.name": name, "state": "used"}))
+            observations.append(Observation(pool.checkedin(), {"pool.name": name, "state": "idle"}))
         return observations
 
 
@@ -66,17 +77,28 @@ def observe_pool_usage(engine: Engine) -> None:
     _process_wide.observe(engine)
 
 
-def _remove_counting_listeners(engine: Engine) -> None:
+def _counts(pool: object) -> bool:
+    return hasattr(pool, "checkedout") and hasattr(pool, "checkedin")
+
+
+def _remove_counting_listeners(engine: Engine) -> bool:
+    """Take the instrumentation's pool listeners off `engine`; False if they cannot be found."""
     # The instrumentation keeps what it registered in a class-level list (weak target, event,
     # function) so uninstrument() can remove it; take ours out of it as well as off the engine.
+    # A release that renames the list leaves the listeners counting, as before, with a warning,
+    # rather than the metric reported twice.
     from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 
-    registered = EngineTracer._remove_event_listener_params
+    registered = getattr(EngineTracer, "_remove_event_listener_params", None)
+    if not isinstance(registered, list):
+        _logger.warning("SQLAlchemy instrumentation changed: pool usage stays counted per checkout")
+        return False
     for entry in list(registered):
         target, identifier, listener = entry
         if target() is engine and identifier in _POOL_EVENTS:
             event.remove(engine, identifier, listener)
             registered.remove(entry)
+    return True
 
 
 def _pool_name(engine: Engine) -> str:

@@ -3,6 +3,8 @@ SQLAlchemy instrumentation's counting listeners export, on a real pooled engine.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,20 +38,30 @@ def _usage(data: MetricsData | None) -> dict[tuple[str, str, str], int | float]:
     return found
 
 
-def _readings(
-    tmp_path: Path, name: str, read_from_pool: bool, pool_size: int
-) -> list[dict[tuple[str, str, str], Any]]:
-    """The metric after each step: two connections out, one back, then both back."""
+@contextmanager
+def _instrumented(engine: sqlalchemy.Engine) -> Iterator[tuple[MeterProvider, InMemoryMetricReader]]:
+    """`engine` instrumented as the shop does it, with its own meter provider and reader."""
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
-    engine = sqlalchemy.create_engine(
-        f"sqlite:///{tmp_path / name}", poolclass=QueuePool, pool_size=pool_size, max_overflow=1
-    )
     instrumentor = SQLAlchemyInstrumentor()
     instrumentor.instrument(
         engine=engine, tracer_provider=TracerProvider(), meter_provider=meter_provider, enable_commenter=False
     )
     try:
+        yield meter_provider, reader
+    finally:
+        instrumentor.uninstrument()  # must still work with the pool listeners already removed
+        engine.dispose()
+
+
+def _readings(
+    tmp_path: Path, name: str, read_from_pool: bool, pool_size: int
+) -> list[dict[tuple[str, str, str], Any]]:
+    """The metric after each step: two connections out, one back, then both back."""
+    engine = sqlalchemy.create_engine(
+        f"sqlite:///{tmp_path / name}", poolclass=QueuePool, pool_size=pool_size, max_overflow=1
+    )
+    with _instrumented(engine) as (meter_provider, reader):
         if read_from_pool:
             PoolUsage(meter_provider).observe(engine)
         readings = []
@@ -60,9 +72,6 @@ def _readings(
         readings.append(_usage(reader.get_metrics_data()))
         second.close()
         readings.append(_usage(reader.get_metrics_data()))
-    finally:
-        instrumentor.uninstrument()  # must still work with the pool listeners already removed
-        engine.dispose()
     return readings
 
 
@@ -85,37 +94,21 @@ def test_reading_the_pool_exports_what_counting_its_events_exported(
 
 def test_the_pool_listeners_are_gone_and_the_statement_listeners_stay(tmp_path: Path) -> None:
     engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'shop.db'}", poolclass=QueuePool)
-    instrumentor = SQLAlchemyInstrumentor()
-    instrumentor.instrument(
-        engine=engine,
-        tracer_provider=TracerProvider(),
-        meter_provider=MeterProvider(),
-        enable_commenter=False,
-    )
-    try:
-        PoolUsage(MeterProvider()).observe(engine)
+    with _instrumented(engine) as (meter_provider, _):
+        PoolUsage(meter_provider).observe(engine)
         events = {
             identifier
             for target, identifier, _ in EngineTracer._remove_event_listener_params
             if target() is engine
         }
-    finally:
-        instrumentor.uninstrument()
-        engine.dispose()
     assert events == {"before_cursor_execute", "after_cursor_execute", "handle_error"}
 
 
 def test_a_connection_opened_under_suppressed_instrumentation_is_still_counted(tmp_path: Path) -> None:
     # Health pings and the relay's polls run under suppress_instrumentation: the counting
     # listeners skipped the connection's opening there, then counted its later checkout.
-    reader = InMemoryMetricReader()
-    meter_provider = MeterProvider(metric_readers=[reader])
     engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'shop.db'}", poolclass=QueuePool)
-    instrumentor = SQLAlchemyInstrumentor()
-    instrumentor.instrument(
-        engine=engine, tracer_provider=TracerProvider(), meter_provider=meter_provider, enable_commenter=False
-    )
-    try:
+    with _instrumented(engine) as (meter_provider, reader):
         with suppress_instrumentation(), engine.connect() as connection:
             connection.execute(sqlalchemy.text("SELECT 1"))
         with engine.connect():
@@ -123,9 +116,6 @@ def test_a_connection_opened_under_suppressed_instrumentation_is_still_counted(t
         PoolUsage(meter_provider).observe(engine)
         with engine.connect():
             read = _usage(reader.get_metrics_data())
-    finally:
-        instrumentor.uninstrument()
-        engine.dispose()
     pool = "sqlite://:/" + str(tmp_path / "shop.db")
     theirs, ours = "opentelemetry.instrumentation.sqlalchemy", "wayfinder_common.pool_usage"
     # The instrumentation's behaviour as released (0.66b1), the reason for reading the pool.
@@ -138,20 +128,11 @@ def test_a_connection_opened_under_suppressed_instrumentation_is_still_counted(t
 
 
 def test_a_pool_that_keeps_no_count_keeps_the_instrumentations_listeners(tmp_path: Path) -> None:
-    reader = InMemoryMetricReader()
-    meter_provider = MeterProvider(metric_readers=[reader])
     engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'shop.db'}", poolclass=NullPool)
-    instrumentor = SQLAlchemyInstrumentor()
-    instrumentor.instrument(
-        engine=engine, tracer_provider=TracerProvider(), meter_provider=meter_provider, enable_commenter=False
-    )
-    try:
+    with _instrumented(engine) as (meter_provider, reader):
         PoolUsage(meter_provider).observe(engine)
         with engine.connect():
             found = _usage(reader.get_metrics_data())
-    finally:
-        instrumentor.uninstrument()
-        engine.dispose()
     assert {(scope, state) for scope, _, state in found} == {
         ("opentelemetry.instrumentation.sqlalchemy", "used"),
         ("opentelemetry.instrumentation.sqlalchemy", "idle"),

@@ -24,6 +24,7 @@ import weakref
 from typing import Any
 
 from opentelemetry import metrics
+from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer, _get_attributes_from_engine
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
 from sqlalchemy import Engine, event
 
@@ -60,7 +61,7 @@ class PoolUsage:
             # Read each time: engine.dispose() puts a new pool in place (connections still out
             # of the old one are no longer counted, as they are no longer the engine's).
             pool: Any = engine.pool
-            name = pool.logging_name or _pool_name(engine)
+            name = _get_attributes_from_engine(engine)["pool.name"]  # the instrumentation's own
             observations.append(Observation(pool.checkedout(), {"pool.name": name, "state": "used"}))
             observations.append(Observation(pool.checkedin(), {"pool.name": name, "state": "idle"}))
         return observations
@@ -87,8 +88,6 @@ def _remove_counting_listeners(engine: Engine) -> bool:
     # function) so uninstrument() can remove it; take ours out of it as well as off the engine.
     # A release that renames the list leaves the listeners counting, as before, with a warning,
     # rather than the metric reported twice.
-    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-
     registered = getattr(EngineTracer, "_remove_event_listener_params", None)
     if not isinstance(registered, list):
         _logger.warning("SQLAlchemy instrumentation changed: pool usage stays counted per checkout")
@@ -99,9 +98,3 @@ def _remove_counting_listeners(engine: Engine) -> bool:
             event.remove(engine, identifier, listener)
             registered.remove(entry)
     return True
-
-
-def _pool_name(engine: Engine) -> str:
-    # The instrumentation's own `pool.name` for an unnamed pool: no user, no password.
-    url = engine.url
-    return f"{url.drivername or ''}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
